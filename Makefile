@@ -1,0 +1,42 @@
+# lapicque -- the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+
+.PHONY: demo test bench train clean install install-test
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e ".[plot]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e ".[test,plot,examples]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## make demo: create .venv, install, run the main job (report in demo/)
+demo: install
+	MPLBACKEND=Agg $(PY) -m lapicque.cli demo --out demo
+
+## make test: create .venv, install with test extras, run the whole suite
+test: install-test
+	MPLBACKEND=Agg $(PY) -m pytest -q
+
+## make bench: benchmarks against the reference and other simulators
+bench: install-test
+	-$(PIP) install -q "brian2" "numpy<2.4" 2>/dev/null
+	MPLBACKEND=Agg $(PY) -m benchmarks
+
+## make train: the digits classifier example
+train: install-test
+	$(PY) examples/train_digits.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache

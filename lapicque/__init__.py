@@ -1,0 +1,31 @@
+"""lapicque: integrate-and-fire neuron models for JAX with the ``brainpy.state`` API.
+
+Code written for ``brainpy.state`` runs by changing the import::
+
+    import lapicque
+    neuron = lapicque.LIF(100, tau=10 * u.ms)
+
+See the README for the model table and ``lapicque.MODELS`` for the registry.
+"""
+
+from ._base import Neuron
+from ._errors import EnvironmentNotSetError, ParameterError, StateNotInitializedError
+from ._exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
+from ._gif import Gif, GifRef
+from ._lif import ALIF, IF, LIF, LIFRef
+from ._quadratic import AdQuaIF, AdQuaIFRef, QuaIF
+
+__version__ = "0.1.0"
+
+#: every model class by name, in the reference's order
+MODELS = {
+    cls.__name__: cls
+    for cls in (IF, LIF, LIFRef, ALIF, ExpIF, ExpIFRef, AdExIF, AdExIFRef, QuaIF, AdQuaIF, AdQuaIFRef, Gif, GifRef)
+}
+
+__all__ = [
+    "Neuron", "MODELS",
+    "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
+    "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef",
+    "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError",
+]

@@ -1,0 +1,87 @@
+r"""The absolute refractory period shared by every ``*Ref`` model.
+
+Rule (exact to the step)
+------------------------
+Let a spike be registered at step ``s`` (the stored ``V`` reached the
+threshold).  The step after it applies the reset as usual; then the neuron is
+*refractory* for the steps ``s + k`` with
+
+.. math::
+
+    k < n_\mathrm{ref} = \left\lceil \tau_\mathrm{ref} / \Delta t - 10^{-3} \right\rceil ,
+
+during which every state variable is held at its post-reset value (input and
+delta inputs are ignored).  This is the reference rule ``t - t_spike <
+tau_ref`` evaluated in whole steps: the ``10^{-3}`` step tolerance makes a
+``tau_ref`` that is a multiple of ``dt`` (e.g. 5 ms at 0.1 ms) always give
+``n_ref - 1`` held steps, where the reference's float comparison gives 49 or
+50 depending on rounding.  The count is kept in an integer state
+(``ref_steps_left``), so it stays exact however long the run: no float time
+stamps are compared.  ``last_spike_time`` (ms) is still recorded for users,
+and ``refractory`` (with ``ref_var=True``) is ``True`` while held or spiking.
+``tau_ref = 0`` gives exactly the model without refractoriness.
+"""
+
+import brainstate
+import jax
+import jax.numpy as jnp
+import saiunit as u
+
+from ._base import Param, env_t_ms, ms
+
+__all__ = ["Refractory", "refractory_steps"]
+
+#: tolerance (in steps) when converting tau_ref / dt to a whole number of steps
+STEP_TOLERANCE = 1e-3
+#: value of ``last_spike_time`` before the first spike (as in the reference)
+NEVER_SPIKED_MS = -1e7
+
+
+def refractory_steps(tau_ref_ms, dt_ms):
+    """``n_ref = ceil(tau_ref/dt - 1e-3)``: held steps after a spike are ``n_ref - 1``."""
+    n = jnp.ceil(jnp.asarray(tau_ref_ms) / dt_ms - STEP_TOLERANCE)
+    return jnp.maximum(n, 0).astype(jnp.int32)
+
+
+class Refractory:
+    """Mixin adding the shared refractory mechanism to a model class.
+
+    A ``XRef`` model is ``class XRef(Refractory, X)``: the math of ``X`` plus
+    this mechanism, nothing copied.
+    """
+
+    _REFRACTORY = True
+    _REF_PARAMS = {"tau_ref": Param(ms, "nonnegative")}
+
+    def _init_refractory(self, tau_ref, ref_var):
+        self._set_params(tau_ref=tau_ref)
+        self.ref_var = bool(ref_var)
+
+    def _extra_states(self, batch_size):
+        shape = tuple(self.varshape) if batch_size is None else (batch_size,) + tuple(self.varshape)
+        dtype = brainstate.environ.dftype()
+        out = {
+            "last_spike_time": (brainstate.ShortTermState,
+                                u.Quantity(jnp.full(shape, NEVER_SPIKED_MS, dtype=dtype), unit=ms)),
+            "ref_steps_left": (brainstate.ShortTermState, jnp.zeros(shape, dtype=jnp.int32)),
+        }
+        if self.ref_var:
+            out["refractory"] = (brainstate.HiddenState, jnp.zeros(shape, dtype=bool))
+        return out
+
+    def _refractory_time(self):
+        return env_t_ms()
+
+    def _after_step(self, s_reset, s_new, p, dt, t):
+        left = self.ref_steps_left.value
+        held = left > 0
+        s = {k: jnp.where(held, s_reset[k], v) for k, v in s_new.items()}
+        spiking = jax.lax.stop_gradient(s["V"] >= self._threshold(s, p))
+        n_ref = refractory_steps(p["tau_ref"], dt)
+        self.ref_steps_left.value = jnp.where(spiking, jnp.maximum(n_ref - 1, 0), jnp.maximum(left - 1, 0))
+        last = self.last_spike_time.value.to_decimal(ms)
+        self.last_spike_time.value = u.Quantity(
+            jnp.where(spiking, jnp.asarray(t, dtype=last.dtype), last), unit=ms)
+        if self.ref_var:
+            self.refractory.value = jnp.logical_or(held, spiking)
+        return s
