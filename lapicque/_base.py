@@ -430,6 +430,76 @@ class Neuron(brainstate.nn.Dynamics):
         for name, (cls, value) in self._extra_states(batch_size).items():
             getattr(self, name).value = value
 
+    def _state_names(self):
+        """Names of every state variable this group holds, in a fixed order."""
+        return tuple(self._STATES) + tuple(self._extra_states(None))
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The group's state variables by name (quantities keep their units).
+
+        Includes the refractory bookkeeping of ``*Ref`` models, so that
+        :meth:`load_state_dict` resumes a simulation exactly.
+
+        Examples
+        --------
+        >>> import brainstate, saiunit as u, lapicque
+        >>> n = lapicque.LIF(3)
+        >>> n.init_state()
+        >>> sorted(n.state_dict())
+        ['V']
+        """
+        if not self._initialized():
+            raise StateNotInitializedError(
+                f"{type(self).__name__}: no state to save yet; call `.init_state()` first.")
+        return {name: getattr(self, name).value for name in self._state_names()}
+
+    def load_state_dict(self, state: Dict[str, Any]):
+        """Restore the state variables saved by :meth:`state_dict`.
+
+        Names must match exactly; each value must have the stored variable's
+        physical dimension (it is converted to the stored unit) and a shape
+        equal to the current state's (when the group is initialized) or
+        ``varshape`` with an optional leading batch axis.
+        """
+        owner = type(self).__name__
+        names = set(self._state_names())
+        given = set(state)
+        if names != given:
+            raise ValueError(
+                f"{owner}.load_state_dict: state names do not match; missing {sorted(names - given)}, "
+                f"unexpected {sorted(given - names)}.")
+        units = {n: spec.unit for n, spec in self._STATES.items()}
+        extra = self._extra_states(None)
+        for name in self._state_names():
+            value = state[name]
+            if name in units:
+                unit = units[name]
+            else:
+                template = extra[name][1]
+                unit = u.get_unit(template) if isinstance(template, u.Quantity) else DIMENSIONLESS
+            arr = _to_mantissa(value, unit, f"state '{name}'", f"{owner}.load_state_dict")
+            current = getattr(self, name, None)
+            if isinstance(current, brainstate.State):
+                want_shape = tuple(jnp.shape(current.value))
+                want_dtype = u.get_mantissa(current.value).dtype
+            else:
+                want_shape = None
+                want_dtype = extra[name][1].dtype if name in extra else brainstate.environ.dftype()
+            shape = tuple(jnp.shape(arr))
+            ok_shape = (shape == want_shape) if want_shape is not None else (
+                shape[-len(self.varshape):] == tuple(self.varshape) and len(shape) - len(self.varshape) in (0, 1))
+            if not ok_shape:
+                raise ValueError(
+                    f"{owner}.load_state_dict: state '{name}' has shape {shape}; expected "
+                    f"{want_shape if want_shape is not None else tuple(self.varshape)}.")
+            arr = arr.astype(want_dtype)
+            value = arr if unit is DIMENSIONLESS else u.Quantity(arr, unit=unit)
+            if isinstance(current, brainstate.State):
+                current.value = value
+            else:
+                cls = extra[name][0] if name in extra else brainstate.HiddenState
+                setattr(self, name, cls(value))
+
     def _check_batch(self, batch_size):
         if batch_size is not None and (
             not isinstance(batch_size, (numbers.Integral, np.integer)) or isinstance(batch_size, bool)

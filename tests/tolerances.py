@@ -1,0 +1,84 @@
+"""Every numerical tolerance used by the oracle tests, in one place.
+
+Units: mV for voltages, ms for times, mA for currents, dimensionless otherwise.
+Each constant says where its size comes from.  "float32" means the models run in the
+default single precision (unit round-off 2**-24 ~ 6e-8, ulp(40 mV) ~ 3.8e-6 mV,
+ulp(64 mV) ~ 7.6e-6 mV).
+"""
+
+# --------------------------------------------------------------------------------------
+# Reference solvers against closed forms (float64, solve_ivp DOP853 rtol = atol = 1e-10)
+# --------------------------------------------------------------------------------------
+
+#: closed-form formulas against the 16-digit values printed in ORACLES.md (pure float64).
+CLOSED_FORM_RTOL = 1e-13
+#: ORACLES.md table values printed with 7 significant figures (half a unit in the last place).
+ORACLE_TABLE_7SIG_RTOL = 5e-7
+#: solve_ivp event times: DOP853 at rtol=atol=1e-10 locates a crossing to ~1e-9 ms
+#: (observed <= 4e-9 ms on the LIF/QuaIF/Gif cases); 25x margin.
+SOLVER_TIME_ATOL_MS = 1e-7
+#: solve_ivp dense-output states at rtol=atol=1e-10 (observed ~1e-9 mV); 100x margin.
+SOLVER_STATE_ATOL_MV = 1e-7
+#: same for the adaptation variable of ALIF (dimensionless, O(1)).
+SOLVER_ADAPT_ATOL = 1e-8
+#: Gif panel B crosses with slope 1e-6 mV/ms, so a 1e-13 mV state error is 1e-7 ms;
+#: run at atol=1e-13, rtol=1e-12 (observed error 1e-6 ms) -> 1e-5 ms.
+GIF_PANEL_B_ATOL_MS = 1e-5
+#: quadrature passage times (scipy quad, epsrel=1e-13) against the event-driven period.
+QUADRATURE_VS_SOLVER_ATOL_MS = 1e-7
+#: AdEx rheobase formula against a numerical maximum of the steady-state I-V curve
+#: (bounded scalar minimisation, xatol 1e-10 mV; quadratic peak -> ~1e-16 relative).
+RHEOBASE_RTOL = 1e-9
+
+# --------------------------------------------------------------------------------------
+# lapicque models (float32) against the references
+# --------------------------------------------------------------------------------------
+
+#: Exact (exponential) propagator of a linear model in float32: the rounded decay factor
+#: (error <= 2**-24) accumulates as n q**n <= tau/(e dt) = 37 steps at tau = 10 ms,
+#: dt = 0.1 ms, times |V_inf - V0| = 40 mV -> 9e-5 mV, plus a few ulp per step; x2.
+EXACT_PROPAGATOR_ATOL_MV = 2e-4
+#: Same bound for the ALIF adaptation variable: tau_a/(e dt) = 368 steps at tau_a = 100 ms,
+#: dt = 0.1 ms, times a <= 3 -> 7e-5, x3.
+EXACT_PROPAGATOR_ATOL_A = 2e-4
+#: Grid-rounded spike steps of the exactly integrated linear models must be identical:
+#: the test parameters keep every crossing >= 0.02 dt away from a grid point, i.e.
+#: >= 1e-3 mV away in V, which is > 100 float32 ulps.
+MIN_CROSSING_GRID_MARGIN = 0.02
+
+#: Float32 drift of an exponential-Euler QuaIF trajectory: round-to-nearest on increments
+#: 3-4 orders of magnitude below |V| leaves a systematic error; observed 8e-8 mV per step
+#: (1.3e-3 mV after 15 782 steps at dt = 0.001 ms); x4 -> per step.  The discretisation
+#: error of the (second-order) exponential Rosenbrock-Euler step is below it at dt <= 0.01.
+QUAIF_F32_DRIFT_MV_PER_STEP = 3.2e-7
+#: floor of the QuaIF state tolerance (a few ulp at |V| ~ 60 mV).
+QUAIF_STATE_FLOOR_MV = 2e-5
+
+#: AdEx firing patterns (Naud et al. 2008) at dt = 0.01 ms: each reset lands on the first
+#: grid point after the crossing (<= dt late, accumulating over spikes) plus the O(dt)
+#: splitting error of the V/w update; observed <= 0.093 ms over the first five spikes.
+NAUD_SPIKE_TIME_ATOL_MS = 0.15
+#: Steady ISI 1 % above the AdEx rheobase at dt = 0.1 ms vs solve_ivp: the passage near
+#: the saddle-node ghost amplifies the O(dt) V/w splitting error; observed 0.55 %.
+ADEX_NEAR_RHEOBASE_ISI_RTOL = 0.02
+
+#: Gif at dt = 0.01 ms vs solve_ivp with resets on the grid: the seed scheme holds I1, I2
+#: over the V step and V over the V_th step (first order); observed <= 0.08 ms over the
+#: first 14 spikes of a burst, x2.
+GIF_SPIKE_TIME_ATOL_MS = 0.15
+#: Gif states away from spikes (both trains reset, a margin of 3 steps around each pair):
+#: a spike up to 0.08 ms late shifts V by slope x delay (<= 1 mV/ms x 0.08 ms) and I1 by
+#: k1 A1 x delay; observed maxima V 0.05 mV, V_th 0.02 mV, I1 0.17 mA, I2 1.5e-3 mA; ~x3.
+GIF_V_ATOL_MV = 0.15
+GIF_VTH_ATOL_MV = 0.06
+GIF_I1_ATOL_MA = 0.5
+GIF_I2_ATOL_MA = 5e-3
+#: steps excluded on each side of a (model, reference) spike pair in the Gif trace test.
+GIF_SPIKE_MARGIN_STEPS = 3
+#: Gif panels G/K (threshold driven below V_reset) at dt = 0.05 ms: spike times of a few
+#: isolated spikes, first-order scheme; observed <= 0.1 ms.
+GIF_LOW_THRESHOLD_SPIKE_ATOL_MS = 0.3
+
+#: AdQuaIF at dt = 0.01 ms vs solve_ivp: O(dt) V/w splitting error plus <= dt grid delay per
+#: reset; observed <= 0.031 ms over 8 spikes.
+ADQUAIF_SPIKE_TIME_ATOL_MS = 0.1
