@@ -184,28 +184,34 @@ def grid_steps_to_cross(T: float, dt: float) -> int:
     return max(int(k), 1)
 
 
-def refractory_held_steps(tau_ref: float, dt: float) -> int:
+def refractory_held_steps(tau_ref: float, dt: float, exact_arithmetic: bool = False) -> int:
     """Update calls after the spiking call that hold the state under ``t - t_last < tau_ref``.
 
     The spiking call has ``t = t_last``; call ``k`` after it has ``t - t_last = k dt``, so the
-    held calls are ``k = 1 .. ceil(tau_ref/dt) - 1``.  Raises if ``tau_ref / dt`` is so close
-    to an integer that float rounding decides the count.
+    held calls are ``k = 1 .. ceil(tau_ref/dt) - 1``.  If ``tau_ref / dt`` is (almost) an
+    integer ``N`` the strict inequality gives ``N - 1`` in exact arithmetic, but a float
+    comparison may give ``N``: this raises unless ``exact_arithmetic=True`` asks for the
+    exact-arithmetic count.
     """
     x = tau_ref / dt
     if abs(x - round(x)) < 1e-6 and tau_ref > 0:
-        raise ValueError(f"tau_ref/dt = {x} is (almost) an integer: the held count is "
-                         "float-fragile; choose another tau_ref")
+        if not exact_arithmetic:
+            raise ValueError(f"tau_ref/dt = {x} is (almost) an integer: the held count is "
+                             "float-fragile; choose another tau_ref")
+        return max(int(round(x)) - 1, 0)
     return max(int(math.ceil(x)) - 1, 0)
 
 
-def lifref_grid_isi_steps(T_free: float, tau_ref: float, dt: float) -> int:
+def lifref_grid_isi_steps(T_free: float, tau_ref: float, dt: float,
+                          exact_arithmetic: bool = False) -> int:
     """Steps between two spiking calls of a grid LIFRef with constant input.
 
     The call after a spike applies the reset; ``refractory_held_steps`` calls hold V at
     V_reset; then V integrates from V_reset and spikes on the first grid step at or after
     the free passage time ``T_free``.
     """
-    return refractory_held_steps(tau_ref, dt) + grid_steps_to_cross(T_free, dt)
+    return (refractory_held_steps(tau_ref, dt, exact_arithmetic)
+            + grid_steps_to_cross(T_free, dt))
 
 
 # --------------------------------------------------------------------------------------

@@ -119,6 +119,7 @@ def test_grid_bookkeeping():
     assert ref.refractory_held_steps(0.05, 0.1) == 0
     with pytest.raises(ValueError):
         ref.refractory_held_steps(2.0, 0.1)
+    assert ref.refractory_held_steps(2.0, 0.1, exact_arithmetic=True) == 19
     assert ref.lifref_grid_isi_steps(4.700036292457356, 1.925, 0.1) == 67
 
 
