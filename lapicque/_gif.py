@@ -47,6 +47,13 @@ class Gif(Neuron):
     four equations are linear and stepped exactly (exponential Euler), the
     threshold and ``V`` with the post-reset values of the other variables.
 
+    Update order: every right-hand side is evaluated at the post-reset state
+    at the start of the step (explicit exponential Euler for the system).
+    ``brainpy.state.GifRef`` does the same, but ``brainpy.state.Gif`` steps
+    ``V`` with the already-decayed ``I1``, ``I2``; lapicque uses one order for
+    both so that ``GifRef(tau_ref=0)`` equals ``Gif`` (the two orders differ by
+    ~1e-4 mV per step after a reset with ``A1 != 0``, both first order).
+
     With the defaults (the paper's common parameters) and ``R = 20 ohm``,
     ``tau = 20 ms``, an input of 1 mA corresponds to the paper's 1 V/s.
 
