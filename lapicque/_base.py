@@ -158,37 +158,35 @@ def _concrete(x):
 # --------------------------------------------------------------------------
 # environment
 # --------------------------------------------------------------------------
+def _env_time_ms(key: str, missing: str, example: str) -> jax.Array:
+    """Read the time quantity ``key`` from ``brainstate.environ`` in milliseconds."""
+    try:
+        value = brainstate.environ.get_dt() if key == "dt" else brainstate.environ.get(key)
+    except KeyError:
+        raise EnvironmentNotSetError(missing) from None
+    if not isinstance(value, u.Quantity) or not u.have_same_dim(value, u.ms):
+        raise TypeError(
+            f"brainstate.environ '{key}' must be a time quantity such as {example}; got {_fmt_value(value)}.")
+    return value.to_decimal(u.ms)
+
+
 def env_dt_ms() -> jax.Array:
     """The integration step from ``brainstate.environ`` in milliseconds."""
-    try:
-        dt = brainstate.environ.get_dt()
-    except KeyError:
-        raise EnvironmentNotSetError(
-            "The time step 'dt' is not set. Set it before calling update(), e.g. "
-            "brainstate.environ.set(dt=0.1 * u.ms), or run the model with lapicque.simulate()."
-        ) from None
-    if not isinstance(dt, u.Quantity) or not u.have_same_dim(dt, u.ms):
-        raise TypeError(
-            f"brainstate.environ 'dt' must be a time quantity such as 0.1 * u.ms; got {_fmt_value(dt)}."
-        )
-    return dt.to_decimal(u.ms)
+    return _env_time_ms(
+        "dt",
+        "The time step 'dt' is not set. Set it before calling update(), e.g. "
+        "brainstate.environ.set(dt=0.1 * u.ms), or run the model with lapicque.simulate().",
+        "0.1 * u.ms")
 
 
 def env_t_ms() -> jax.Array:
     """The current time from ``brainstate.environ`` in milliseconds."""
-    try:
-        t = brainstate.environ.get("t")
-    except KeyError:
-        raise EnvironmentNotSetError(
-            "The current time 't' is not set; refractory models need it to record spike times. "
-            "Set it for each step, e.g. `with brainstate.environ.context(t=i * dt): model.update(x)`, "
-            "or run the model with lapicque.simulate()."
-        ) from None
-    if not isinstance(t, u.Quantity) or not u.have_same_dim(t, u.ms):
-        raise TypeError(
-            f"brainstate.environ 't' must be a time quantity such as 1.0 * u.ms; got {_fmt_value(t)}."
-        )
-    return t.to_decimal(u.ms)
+    return _env_time_ms(
+        "t",
+        "The current time 't' is not set; refractory models need it to record spike times. "
+        "Set it for each step, e.g. `with brainstate.environ.context(t=i * dt): model.update(x)`, "
+        "or run the model with lapicque.simulate().",
+        "1.0 * u.ms")
 
 
 # --------------------------------------------------------------------------

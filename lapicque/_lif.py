@@ -157,8 +157,8 @@ class LIF(Neuron):
     >>> lif = lapicque.LIF(10, tau=10 * u.ms, V_th=0.8 * u.mV)
     >>> lif.init_state(batch_size=1)
     >>> spikes = lif.update(x=1.5 * u.mA)
-    >>> print(lif.V.value[0, 0])
-    0.14925084 mV
+    >>> print(lif.V.value[0, 0])   # exact: 1.5 mV * (1 - exp(-0.1 / 10))
+    0.01492525 mV
     """
 
     __module__ = "lapicque"
