@@ -570,6 +570,14 @@ class Neuron(brainstate.nn.Dynamics):
             step; a plain value is added once and then dropped.
         label : str, optional
             Group label; :meth:`sum_current_inputs` can select by label.
+
+        Notes
+        -----
+        "Used once" means once per *trace*: inside a compiled loop
+        (``brainstate.transform.for_loop``) the step is traced once, so a plain
+        value registered before the loop is baked into every iteration (as in
+        the reference).  Pass time-varying input as ``update``'s argument, or
+        register it inside the loop body.
         """
         self._add_input("_current_inputs", key, inp, label)
 
