@@ -176,7 +176,8 @@ def test_demo_quick_writes_every_figure(capsys, tmp_path):
     out_dir = tmp_path / "demo"
     code, out, err = _cli(capsys, "demo", "--out", str(out_dir), "--quick")
     assert code == 0, err
-    promised = ["fi_curves.png", "raster.png"] + [f"trace_{name}.png" for name in lq.MODELS]
+    promised = (["fi_curves.png", "raster.png", "patterns_adex.png", "patterns_gif.png"]
+                + [f"trace_{name}.png" for name in lq.MODELS])
     for fname in promised:
         assert _png_ok(out_dir / fname), fname
     index = (out_dir / "index.html").read_text()
@@ -184,3 +185,6 @@ def test_demo_quick_writes_every_figure(capsys, tmp_path):
         assert f'src="{fname}"' in index
     assert index.count("<figcaption>") == len(promised)
     assert str(out_dir.resolve()) in out and "index.html" in out
+    # the per-pattern classification tables: 8 AdEx patterns and 20 Gif behaviours, all confirmed
+    assert index.count("<tr>") == 2 + 8 + 20
+    assert "&#10008;" not in index
