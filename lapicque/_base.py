@@ -326,6 +326,9 @@ class Neuron(brainstate.nn.Dynamics):
         for name, value in values.items():
             spec = self._PARAMS[name]
             what = f"parameter '{name}'"
+            state = value if isinstance(value, brainstate.State) else None
+            if state is not None:  # a trainable parameter (e.g. brainstate.ParamState): validate its value
+                value = state.value
             try:
                 value = braintools.init.param(value, self.varshape)
             except (ValueError, TypeError, AssertionError) as e:
@@ -351,7 +354,7 @@ class Neuron(brainstate.nn.Dynamics):
                     raise ParameterError(f"{owner}: {what} must be > 0; got {_fmt_value(value)}.")
                 if spec.constraint == "nonnegative" and not np.all(conc >= 0):
                     raise ParameterError(f"{owner}: {what} must be >= 0; got {_fmt_value(value)}.")
-            setattr(self, name, value)
+            setattr(self, name, value if state is None else state)
 
     def _require(self, cond_fn, message: str, *names):
         """Cross-parameter check on concrete values (skipped when traced)."""
@@ -382,7 +385,10 @@ class Neuron(brainstate.nn.Dynamics):
     def _p(self, name):
         """Mantissa of parameter ``name`` in its canonical unit."""
         spec = self._PARAMS[name]
-        return _to_mantissa(getattr(self, name), spec.unit, f"parameter '{name}'", type(self).__name__,
+        value = getattr(self, name)
+        if isinstance(value, brainstate.State):  # trainable parameter
+            value = value.value
+        return _to_mantissa(value, spec.unit, f"parameter '{name}'", type(self).__name__,
                             dtype=brainstate.environ.dftype())
 
     def _params(self) -> Dict[str, jax.Array]:
