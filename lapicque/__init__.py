@@ -15,7 +15,7 @@ from ._gif import Gif, GifRef
 from ._lif import ALIF, IF, LIF, LIFRef
 from ._quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from .simulate import SimulationResult, simulate
-from . import analysis, patterns, plot
+from . import analysis, patterns, plot, sharding
 
 __version__ = "0.1.0"
 
@@ -30,5 +30,5 @@ __all__ = [
     "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
     "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef",
     "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError",
-    "simulate", "SimulationResult", "analysis", "patterns", "plot",
+    "simulate", "SimulationResult", "analysis", "patterns", "plot", "sharding",
 ]

@@ -31,6 +31,13 @@ What a run *stores* per step dominates both its speed and its memory:
   ``record_every=k`` the loop is a nested scan (outer over blocks of ``k``
   steps, inner over the ``k`` steps) so only every ``k``-th sample is ever
   stored.
+
+Several devices
+---------------
+``simulate(..., devices=4)`` (or a device list, or a
+:class:`jax.sharding.Mesh`) cuts the population along its neuron axis across
+the devices and runs the same loop on each block, with no communication
+during the run; see :mod:`lapicque.sharding`.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import saiunit as u
+
+from . import sharding as _sharding
 
 __all__ = ["simulate", "SimulationResult"]
 
@@ -364,15 +373,15 @@ class SimulationResult:
                 steps, neurons = np.nonzero(self._dense.reshape(self.n_steps, M))
             else:
                 # sparse in the packed bytes first: only bytes holding a spike are expanded
-                P = self._packed
-                rows = max(1, _CHUNK_ELEMENTS // 8 // max(P.shape[1], 1))
+                P, row_len = self._packed_rows()
+                rows = max(1, _CHUNK_ELEMENTS // 8 // max(P.shape[1] * P.shape[2], 1))
                 steps, neurons = [], []
                 for s0 in range(0, self.n_steps, rows):
-                    r, c = np.nonzero(P[s0:s0 + rows])
-                    bits = np.unpackbits(P[s0:s0 + rows][r, c][:, None], axis=1)
+                    r, q, c = np.nonzero(P[s0:s0 + rows])
+                    bits = np.unpackbits(P[s0:s0 + rows][r, q, c][:, None], axis=1)
                     k, b = np.nonzero(bits)
                     steps.append((r[k] + s0).astype(np.int32))
-                    neurons.append((c[k] * 8 + b).astype(np.int32))
+                    neurons.append((q[k].astype(np.int64) * row_len + c[k] * 8 + b).astype(np.int32))
                 steps = np.concatenate(steps) if steps else np.zeros(0, np.int32)
                 neurons = np.concatenate(neurons) if neurons else np.zeros(0, np.int32)
             self._event_cache = (steps.astype(np.int32, copy=False), neurons.astype(np.int32, copy=False))
@@ -387,13 +396,26 @@ class SimulationResult:
             self._by_neuron = (steps[order], offsets)
         return self._by_neuron
 
+    def _packed_rows(self):
+        """The packed bits as ``(n_steps, rows, bytes)`` and the number of neurons per row.
+
+        A run on one device packs all neurons into one row (``_packed`` of
+        shape ``(n_steps, bytes)``); a sharded run packs each row of the
+        state's last axis separately (``(n_steps, rows, bytes)``, rows = the
+        product of the other axes), so that each device packs its own neurons.
+        """
+        P = self._packed
+        if P.ndim == 2:
+            return P[:, None, :], self.n_neurons
+        return P, (self.shape[-1] if self.shape else 1)
+
     @property
     def spikes(self) -> np.ndarray:
         """Boolean spike raster of shape ``(n_steps,) + shape`` (unpacked on first access)."""
         self._require_dense("spikes")
         if self._dense is None:
-            M = self.n_neurons
-            self._dense = np.unpackbits(self._packed, axis=1, count=M).view(bool).reshape(
+            P, row_len = self._packed_rows()
+            self._dense = np.unpackbits(P, axis=2, count=row_len).view(bool).reshape(
                 (self.n_steps,) + self.shape)
         return self._dense.reshape((self.n_steps,) + self.shape)
 
@@ -490,6 +512,8 @@ def simulate(
     t0=0. * u.ms,
     time_varying: Optional[bool] = None,
     progress: Optional[bool] = None,
+    devices=None,
+    _compile_only: bool = False,
 ) -> SimulationResult:
     r"""Run ``model`` for ``duration`` in one compiled loop and record spikes and traces.
 
@@ -540,6 +564,17 @@ def simulate(
     progress : bool, optional
         Show a progress bar (tqdm if installed).  By default shown only for
         runs estimated to take longer than a few seconds.
+    devices : int, sequence of jax.Device, or jax.sharding.Mesh, optional
+        Run on several devices (see :mod:`lapicque.sharding`): ``k`` takes
+        the first ``k`` of :func:`jax.devices` (every process' devices after
+        :func:`jax.distributed.initialize`), a list takes those devices, and a
+        ``Mesh`` with axes named ``'neuron'`` and/or ``'batch'`` cuts those
+        axes of the state.  Every state variable, per-neuron parameter and
+        input current is split along the neuron axis (and batch axis) across
+        the devices; sizes the devices do not divide are padded and the
+        padding is cut off again.  The compiled loop moves no data between
+        devices; only what is recorded is gathered to the host.  Spikes equal
+        those of the single-device run, traces agree to float32 rounding.
 
     Returns
     -------
@@ -597,10 +632,16 @@ def simulate(
         if count_from_step >= n_steps:
             raise ValueError(f"simulate: count_from ({count_from}) must be shorter than the duration ({duration}).")
 
+    mesh = None if devices is None else _sharding.make_mesh(devices)
+
     dt_q = dt_ms * u.ms
     with brainstate.environ.context(dt=dt_q):
         if init:
-            model.init_state(batch_size)
+            if mesh is not None:
+                with _sharding.host_default_device():  # the whole initial state never sits on one accelerator
+                    model.init_state(batch_size)
+            else:
+                model.init_state(batch_size)
         elif batch_size is not None:
             raise ValueError("simulate: batch_size only applies with init=True.")
         available = _recordable(model)
@@ -613,34 +654,61 @@ def simulate(
         shape = _state_shape(model)
         M = int(np.prod(shape, dtype=np.int64))
         kind, cur = _prepare_current(current, n_steps, shape, time_varying)
+        plan = None
+        if mesh is not None:
+            plan = _sharding.ShardPlan(mesh, shape, _is_batched(model, shape, batch_size if init else None))
         pbar = _Progress(n_steps, f"{type(model).__name__} ({M} neurons)") \
             if _want_progress(progress, n_steps, M) else None
-        packed = spikes == "dense" and M >= 64
+        # sharded runs pack spike bits along the last axis (each device packs its own neurons)
+        packed = plan is not None or (spikes == "dense" and M >= 64)
+        lshape = plan.padded if plan is not None else shape  # the state shape inside the loop
 
         k = record_every if record else n_steps  # without traces: one block = whole run
         n_blocks, rem = divmod(n_steps, k)
         count_state = None
         if spikes == "count":
-            count_state = (brainstate.ShortTermState(jnp.zeros(M, jnp.int32)),
-                           brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)),
-                           brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)))
+            if plan is None:
+                count_state = (brainstate.ShortTermState(jnp.zeros(M, jnp.int32)),
+                               brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)),
+                               brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)))
+            else:
+                count_state = tuple(brainstate.ShortTermState(plan.place(np.full(lshape, v, np.int32)))
+                                    for v in (0, -1, -1))
         units: Dict[str, Any] = {}
+
+        placed_states: List[Any] = []  # states laid out across the devices (cut back after the run)
+        params: Dict[str, Any] = {}  # per-neuron arrays of the model, passed in sharded
 
         def step(i, x):
             # x: this step's row of a current over time, or the constant current (traced, not a constant)
             t = t0_ms * u.ms + i.astype(brainstate.environ.dftype()) * dt_q
             with brainstate.environ.context(t=t, i=i):
-                spk = model.update(cur(t) if kind == "fn" else x)
+                inp = cur(t) if kind == "fn" else x
+                if plan is not None and kind == "fn" and plan.is_padded:
+                    inp = _tree_map(plan.pad_traced, inp)
+                spk = model.update(inp)
             if pbar is not None:
                 pbar.hook(i)
-            s = jnp.reshape(jnp.asarray(u.get_mantissa(spk)) > 0.5, (M,))
+            if plan is not None:
+                for st in placed_states:
+                    st.value = _tree_map(plan.constrain, st.value)
+                s = jnp.reshape(jnp.asarray(u.get_mantissa(spk)) > 0.5, lshape)
+            else:
+                s = jnp.reshape(jnp.asarray(u.get_mantissa(spk)) > 0.5, (M,))
             if spikes == "count":
                 cnt, first, last = count_state
                 s = jnp.logical_and(s, i >= count_from_step)
                 cnt.value = cnt.value + s.astype(jnp.int32)
                 first.value = jnp.where(jnp.logical_and(s, first.value < 0), i, first.value)
                 last.value = jnp.where(s, i, last.value)
+                if plan is not None:
+                    for c in count_state:
+                        c.value = plan.constrain(c.value)
                 return None
+            if plan is not None:
+                if plan.padded[-1] != plan.shape[-1]:  # padded neurons never spike (an iota, not a constant)
+                    s = jnp.logical_and(s, jnp.arange(plan.padded[-1]) < plan.shape[-1])
+                return plan.packed_constrain(jnp.packbits(s, axis=-1))
             return jnp.packbits(s) if packed else s
 
         def run_steps(steps, xs, const):
@@ -653,44 +721,70 @@ def simulate(
             for name in record:
                 m, unit = _mantissa_and_unit(getattr(model, name).value)
                 units[name] = unit
-                out[name] = m
+                out[name] = m if plan is None else plan.constrain(m)
             return out
 
         def block(steps, xs, const):
             spk = run_steps(steps, xs, const)
             return spk, snapshot()
 
-        def run(cur_arg):
-            series = cur_arg if kind == "series" else None
-            const = cur_arg if kind == "const" else None
-            idx = jnp.arange(n_steps, dtype=jnp.int32)
-            outs = {}
-            if n_blocks > 0:
-                steps = idx[:n_blocks * k].reshape(n_blocks, k)
-                if kind == "series":
-                    xs = jax.tree.map(lambda a: a[:n_blocks * k].reshape((n_blocks, k) + a.shape[1:]), series)
-                    spk, rec = brainstate.transform.for_loop(lambda s, x: block(s, x, None), steps, xs)
-                else:
-                    spk, rec = brainstate.transform.for_loop(lambda s: block(s, None, const), steps)
-                outs["spk"] = spk
-                outs["rec"] = rec
-            if rem > 0:
-                xs = None if kind != "series" else jax.tree.map(lambda a: a[n_blocks * k:], series)
-                outs["spk_rem"] = run_steps(idx[n_blocks * k:], xs, const)
-            return outs
+        def run(cur_arg, param_args):
+            saved = {name: getattr(model, name) for name in param_args}
+            for name, value in param_args.items():  # the model reads its parameters from these (sharded) arguments
+                setattr(model, name, value)
+            try:
+                series = cur_arg if kind == "series" else None
+                const = cur_arg if kind == "const" else None
+                idx = jnp.arange(n_steps, dtype=jnp.int32)
+                outs = {}
+                if n_blocks > 0:
+                    steps = idx[:n_blocks * k].reshape(n_blocks, k)
+                    if kind == "series":
+                        xs = jax.tree.map(lambda a: a[:n_blocks * k].reshape((n_blocks, k) + a.shape[1:]), series)
+                        spk, rec = brainstate.transform.for_loop(lambda s, x: block(s, x, None), steps, xs)
+                    else:
+                        spk, rec = brainstate.transform.for_loop(lambda s: block(s, None, const), steps)
+                    outs["spk"] = spk
+                    outs["rec"] = rec
+                if rem > 0:
+                    xs = None if kind != "series" else jax.tree.map(lambda a: a[n_blocks * k:], series)
+                    outs["spk_rem"] = run_steps(idx[n_blocks * k:], xs, const)
+                return outs
+            finally:
+                for name, value in saved.items():
+                    setattr(model, name, value)
 
-        cur_arg = None  # array currents enter the compiled loop as arguments, not as baked-in constants
-        if kind != "fn":
-            cur_arg = u.Quantity(jnp.asarray(cur.to_decimal(u.mA), dtype=brainstate.environ.dftype()), unit=u.mA)
         try:
-            outs = brainstate.transform.jit(run)(cur_arg)
+            if plan is not None:
+                _place_states(model, plan, placed_states)
+                params = _place_params(model, plan)
+            cur_arg = None  # array currents enter the compiled loop as arguments, not as baked-in constants
+            if kind != "fn":
+                if plan is None:
+                    cur_arg = u.Quantity(jnp.asarray(cur.to_decimal(u.mA), dtype=brainstate.environ.dftype()),
+                                         unit=u.mA)
+                else:
+                    cur_arg = u.Quantity(plan.place(_host_or_global(cur.to_decimal(u.mA)),
+                                                    lead=1 if kind == "series" else 0), unit=u.mA)
+            jitted = brainstate.transform.jit(run)
+            if _compile_only:
+                return jitted.compile(cur_arg, params).as_text()
+            outs = jitted(cur_arg, params)
             outs = jax.block_until_ready(outs)
         except BaseException:
             if pbar is not None:
                 pbar.close(completed=False)
             raise
+        finally:
+            for st in placed_states:  # cut the padding off again (unpadded values stay on the devices)
+                st.value = _tree_map(plan.unpad_state, st.value)
         if pbar is not None:
             pbar.close()
+
+    if plan is not None:
+        return _sharded_result(outs, plan, model=model, record=record, units=units, count_state=count_state,
+                               n_blocks=n_blocks, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape,
+                               record_every=record_every, spikes=spikes, count_from_step=count_from_step)
 
     # ---------------------------------------------------------------- host side
     traces: Dict[str, Any] = {}
@@ -718,3 +812,94 @@ def simulate(
     if packed:
         return SimulationResult(packed=raster, **kwargs)
     return SimulationResult(dense=raster.reshape((n_steps,) + shape), **kwargs)
+
+
+# --------------------------------------------------------------------------
+# sharded runs (see lapicque.sharding)
+# --------------------------------------------------------------------------
+def _tree_map(fn, value):
+    """Apply ``fn`` to the arrays of a state value (a Quantity keeps its unit)."""
+    def leaf(x):
+        if isinstance(x, u.Quantity):
+            return u.Quantity(fn(x.mantissa), unit=x.unit)
+        return fn(x)
+    return jax.tree.map(leaf, value, is_leaf=lambda x: isinstance(x, u.Quantity))
+
+
+def _host_or_global(x):
+    """A numpy copy of ``x``, unless it is a global array spread over several processes."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return x.astype(brainstate.environ.dftype())
+    return np.asarray(x, dtype=brainstate.environ.dftype())
+
+
+def _is_batched(model, shape, batch_size) -> bool:
+    if batch_size is not None:
+        return True
+    varshape = getattr(model, "varshape", None)
+    if varshape is None:
+        return False
+    return len(shape) > len(tuple(varshape))
+
+
+def _place_states(model, plan, moved):
+    """Lay every state of ``model`` out across the mesh (padded); appends the states moved to ``moved``."""
+    for st in model.states().values():
+        def put(x):
+            if isinstance(x, (jax.Array, np.ndarray, np.generic, numbers.Number)):
+                return plan.place(x)
+            return x
+        st.value = _tree_map(put, st.value)
+        moved.append(st)
+
+
+def _place_params(model, plan):
+    """Per-neuron arrays the model keeps as public attributes (its parameters), laid out like the state."""
+    out = {}
+    for name, value in vars(model).items():
+        if name.startswith("_") or isinstance(value, brainstate.State):
+            continue
+        if isinstance(value, u.Quantity):
+            m, unit = value.mantissa, value.unit
+        elif isinstance(value, jax.Array):
+            m, unit = value, None
+        else:
+            continue
+        if not isinstance(m, jax.Array) and not isinstance(m, np.ndarray):
+            continue
+        if np.ndim(m) == 0 or not plan.aligned(np.shape(m)):
+            continue  # scalars and arrays not along the neurons stay constants (the same on every device)
+        placed = plan.place(m)
+        out[name] = placed if unit is None else u.Quantity(placed, unit=unit)
+    return out
+
+
+def _sharded_result(outs, plan, *, model, record, units, count_state, n_blocks, dt_ms, t0_ms, n_steps, shape,
+                    record_every, spikes, count_from_step):
+    """Gather what was recorded (only that) to the host, cut off the padding, build the result."""
+    traces: Dict[str, Any] = {}
+    if record and n_blocks > 0:
+        for name in record:
+            a = plan.gather(outs["rec"][name])
+            traces[name] = _wrap(a[plan.unpad_index(a.ndim, lead=1)], units.get(name))
+    elif record:
+        for name in record:
+            m, unit = _mantissa_and_unit(getattr(model, name).value)
+            traces[name] = _wrap(np.zeros((0,) + tuple(np.shape(m)), dtype=np.asarray(m).dtype), unit)
+    kwargs = dict(model=model, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape, record_every=record_every,
+                  traces=traces, spike_mode=spikes, count_from_step=count_from_step)
+    if spikes == "count":
+        cnt, first, last = (plan.gather(c.value) for c in count_state)
+        cut = plan.unpad_index(cnt.ndim)
+        return SimulationResult(counts=cnt[cut], first_step=first[cut], last_step=last[cut], **kwargs)
+    parts = []
+    if "spk" in outs:
+        a = plan.gather(outs["spk"])
+        parts.append(a.reshape((-1,) + a.shape[2:]))
+    if "spk_rem" in outs:
+        parts.append(plan.gather(outs["spk_rem"]))
+    raster = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    raster = raster[plan.unpad_index(raster.ndim, lead=1, packed=True)]
+    rows = int(np.prod(shape[:-1], dtype=np.int64))
+    raster = np.ascontiguousarray(raster).reshape(n_steps, rows, raster.shape[-1])
+    return SimulationResult(packed=raster, **kwargs)
