@@ -158,6 +158,20 @@ def _concrete(x):
 # --------------------------------------------------------------------------
 # environment
 # --------------------------------------------------------------------------
+_STATE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_precision(owner: str):
+    """Refuse 16-bit float state (brainstate.environ precision 16 / 'bf16')."""
+    dtype = np.dtype(brainstate.environ.dftype())
+    if dtype not in _STATE_DTYPES:
+        raise ParameterError(
+            f"{owner}: lapicque needs float32 or float64 state, but the brainstate.environ precision gives "
+            f"{dtype.name}. In 16-bit floats a step's increment dt * dV/dt (~0.05 mV) is below the resolution "
+            f"of V near -65 mV (0.03 mV in float16, 0.25 mV in bfloat16) and is rounded away. Use "
+            f"brainstate.environ.set(precision=32) (or 64 for float64).")
+
+
 def _env_time_ms(key: str, missing: str, example: str) -> jax.Array:
     """Read the time quantity ``key`` from ``brainstate.environ`` in milliseconds."""
     try:
@@ -419,6 +433,7 @@ class Neuron(brainstate.nn.Dynamics):
             Size of a leading batch axis; ``None`` for no batch axis.
         """
         self._check_batch(batch_size)
+        _check_precision(type(self).__name__)
         for name, spec in self._STATES.items():
             setattr(self, name, brainstate.HiddenState(self._init_value(name, spec, batch_size)))
         for name, (cls, value) in self._extra_states(batch_size).items():
@@ -474,6 +489,7 @@ class Neuron(brainstate.nn.Dynamics):
                 f"unexpected {sorted(given - names)}.")
         units = {n: spec.unit for n, spec in self._STATES.items()}
         extra = self._extra_states(None)
+        prepared = {}
         for name in self._state_names():
             value = state[name]
             if name in units:
@@ -497,7 +513,9 @@ class Neuron(brainstate.nn.Dynamics):
                     f"{owner}.load_state_dict: state '{name}' has shape {shape}; expected "
                     f"{want_shape if want_shape is not None else tuple(self.varshape)}.")
             arr = arr.astype(want_dtype)
-            value = arr if unit is DIMENSIONLESS else u.Quantity(arr, unit=unit)
+            prepared[name] = (current, arr if unit is DIMENSIONLESS else u.Quantity(arr, unit=unit))
+        # write only after every entry passed its checks: a failed load leaves the group unchanged
+        for name, (current, value) in prepared.items():
             if isinstance(current, brainstate.State):
                 current.value = value
             else:

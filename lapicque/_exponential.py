@@ -18,8 +18,9 @@ _GUARD_NOTE = """
     is declared a spike (NEST's ``V_peak``).  The exponential is evaluated at
     ``min(V, V_th)``, ``dt * J`` is capped at 30 and a step that overshoots
     stores exactly ``V_th`` (a spike), so no value ever overflows and the
-    reset lands on ``V_reset`` for soft and hard reset alike.  Below ``V_th``
-    the step is the reference's exponential-Euler formula unchanged.  The
+    reset lands on ``V_reset`` for soft and hard reset alike; a falling ``V``
+    stops at ``V_rest + R I`` instead of undershooting.  Below ``V_th`` the
+    step is the reference's exponential-Euler formula unchanged.  The
     parameters must satisfy ``(V_th - V_T) / delta_T <= 40``.
 """
 
@@ -117,7 +118,11 @@ class ExpIF(DivergentIF):
         E = jnp.exp((jnp.minimum(V, p["V_th"]) - p["V_T"]) / p["delta_T"])
         f = (-(V - p["V_rest"]) + p["delta_T"] * E + p["R"] * I) / p["tau"]
         J = (E - 1.) if dI is None else (E - 1. + p["R"] * dI)
-        return exp_euler(V, f, J / p["tau"], dt, cap=True)
+        V_new = exp_euler(V, f, J / p["tau"], dt, cap=True)
+        # the exponential term is positive, so the trajectory never falls below the linear
+        # model's: V(t) >= min(V, V_rest + R I).  Exponential Euler linearizes around V and, where
+        # dt * J > 0 meets f < 0, would overshoot far below that (to -3e6 mV at dt/tau = 1).
+        return jnp.maximum(V_new, jnp.minimum(V, p["V_rest"] + p["R"] * I))
 
 
 class ExpIFRef(Refractory, ExpIF):

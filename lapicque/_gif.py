@@ -164,7 +164,8 @@ class Gif(Neuron):
     def _reset(self, s, spk, p):
         V_th = s["V_th"]
         return {
-            "V": reset_potential(s["V"], spk, V_th, p["V_reset"], self.spk_reset),
+            # a threshold below V_reset must not make the soft reset *raise* V
+            "V": reset_potential(s["V"], spk, jnp.maximum(V_th, p["V_reset"]), p["V_reset"], self.spk_reset),
             "I1": s["I1"] + spk * (p["R1"] * s["I1"] + p["A1"] - s["I1"]),
             "I2": s["I2"] + spk * (p["R2"] * s["I2"] + p["A2"] - s["I2"]),
             "V_th": V_th + spk * (jnp.maximum(p["V_th_reset"], V_th) - V_th),

@@ -29,7 +29,12 @@ and the step is resolved:
    carries ``V`` past the cut-off);
 3. the stored ``V`` is capped at ``V_th``: a step that overshoots the
    cut-off stores exactly ``V_th``, which counts as a spike, and the reset
-   then lands on ``V_reset`` for both soft and hard reset.
+   then lands on ``V_reset`` for both soft and hard reset;
+4. a falling ``V`` never passes the point where the true trajectory stops:
+   ``V_rest + R I`` for the exponential models (the exponential term only
+   pushes ``V`` up), the lower root of the quadratic for the quadratic ones.
+   Where ``dt J > 0`` meets ``f < 0`` the linearized step would otherwise
+   undershoot without bound (to -3e6 mV at ``dt = tau``).
 
 Together with the parameter check ``(V_th - V_T)/Delta_T <= 40`` every
 intermediate value stays finite, and so do the surrogate gradients.

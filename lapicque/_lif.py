@@ -297,7 +297,8 @@ class ALIF(Neuron):
     V_th, V_reset, V_rest : Quantity[voltage], default 1, 0, 0 mV
         Baseline threshold (> ``V_reset``), reset and resting potentials.
     beta : Quantity[voltage], default 0.1 mV
-        Threshold increase per unit of adaptation ``a``.
+        Threshold increase per unit of adaptation ``a`` (>= 0; a negative
+        value would lower the threshold with every spike).
     spk_fun : Callable, default ``braintools.surrogate.ReluGrad()``
         Surrogate spike function; argument ``(V - V_th - beta a) / (V_th - V_reset)``.
     spk_reset : {'soft', 'hard'}, default 'soft'
@@ -329,7 +330,8 @@ class ALIF(Neuron):
 
     __module__ = "lapicque"
     _PARAMS = {"R": Param(ohm, "positive"), "tau": Param(ms, "positive"), "tau_a": Param(ms, "positive"),
-               "V_th": Param(mV), "V_reset": Param(mV), "V_rest": Param(mV), "beta": Param(mV)}
+               "V_th": Param(mV), "V_reset": Param(mV), "V_rest": Param(mV),
+               "beta": Param(mV, "nonnegative")}
     _STATES = {"V": StateSpec(mV, "V_initializer"), "a": StateSpec(DIMENSIONLESS, "a_initializer")}
 
     def __init__(

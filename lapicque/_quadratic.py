@@ -18,8 +18,9 @@ _GUARD_NOTE = """
     is declared a spike.  The quadratic term is evaluated at ``min(V, V_th)``,
     ``dt * J`` is capped at 30 and a step that overshoots stores exactly
     ``V_th`` (a spike), so nothing overflows and the reset lands on
-    ``V_reset`` for soft and hard reset alike.  Below ``V_th`` the step is the
-    reference's exponential-Euler formula unchanged.
+    ``V_reset`` for soft and hard reset alike; a falling ``V`` stops where the
+    true trajectory does instead of undershooting.  Below ``V_th`` the step is
+    the reference's exponential-Euler formula unchanged.
 """
 
 _QUA_PARAMS = {"R": Param(ohm, "positive"), "tau": Param(ms, "positive"), "V_th": Param(mV),
@@ -113,7 +114,14 @@ class QuaIF(DivergentIF):
         J = p["c"] * (2. * Vc - p["V_rest"] - p["V_c"])
         if dI is not None:
             J = J + p["R"] * dI
-        return exp_euler(V, f, J / p["tau"], dt, cap=True)
+        V_new = exp_euler(V, f, J / p["tau"], dt, cap=True)
+        # a decreasing trajectory (f < 0) stops at the lower root V* of f; exponential Euler
+        # linearizes around V and, where dt * J > 0, would overshoot far below V*.
+        half = 0.5 * (p["V_c"] - p["V_rest"])
+        disc = half * half - p["R"] * I / p["c"]
+        root = jnp.sqrt(jnp.maximum(disc, 1e-12))  # not sqrt(max(disc, 0)): its gradient at 0 is inf -> NaN
+        V_star = jnp.where(disc >= 0., 0.5 * (p["V_rest"] + p["V_c"]) - root, V)
+        return jnp.maximum(V_new, jnp.minimum(V, V_star))
 
 
 class AdQuaIF(Adaptation, QuaIF):
