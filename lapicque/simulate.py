@@ -42,10 +42,12 @@ during the run; see :mod:`lapicque.sharding`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 import sys
 import time as _time
+import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import brainstate
@@ -189,10 +191,13 @@ class _Progress:
                       file=self.file, flush=True)
         self._done = done
 
-    def hook(self, i):
+    def hook(self, i, target=None):
+        """Fire ``(target or self)._advance`` every ``freq`` steps from inside the loop."""
         freq, n = self.freq, self.n
+        sink = self if target is None else target
         fire = jnp.logical_or(i % freq == freq - 1, i == n - 1)
-        jax.lax.cond(fire, lambda j: jax.debug.callback(self._advance, j), lambda j: None, i)
+        jax.lax.cond(fire, lambda j: jax.debug.callback(sink._advance, j), lambda j: None, i)
+
 
     def close(self, completed: bool = True):
         if self._t_start is None:
@@ -203,6 +208,81 @@ class _Progress:
             self._advance(self.n - 1)
         if self.bar is not None:
             self.bar.close()
+
+
+class _ProgressSink:
+    """Forwards the loop's progress callbacks to the bar of the call in flight.
+
+    A compiled loop is cached across ``simulate`` calls (see :func:`_cache_key`),
+    so its host callback must not be bound to one call's bar.
+    """
+
+    def __init__(self):
+        self.bar = None
+
+    def _advance(self, i):
+        if self.bar is not None:
+            self.bar._advance(i)
+
+#: compiled loops by model (weakly) and run configuration; see :func:`_cache_key`
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: most configurations kept per model
+_CACHE_PER_MODEL = 8
+
+
+def _fingerprint(value):
+    """A hashable summary of a parameter or input value (exact for arrays)."""
+    if isinstance(value, brainstate.State):
+        return ("state", id(value))  # trainable parameter: read at trace time -> identity
+    if callable(value):
+        return ("fn", id(value))
+    try:
+        arr = np.asarray(u.get_mantissa(value))
+        unit = str(u.get_unit(value))
+    except Exception:
+        return ("obj", id(value))
+    return (unit, arr.dtype.str, arr.shape, hashlib.sha1(np.ascontiguousarray(arr).tobytes()).hexdigest())
+
+
+def _cache_key(model, config):
+    """Everything the compiled loop bakes in: run config, parameters, state layout, inputs.
+
+    Returns None when the run must not be cached (a registered plain input
+    is consumed while tracing, so it must be traced again).
+    """
+    regs = []
+    for reg in (getattr(model, "_current_inputs", None), getattr(model, "_delta_inputs", None)):
+        reg = reg or {}
+        if any(not callable(v) for v in reg.values()):
+            return None
+        regs.append(tuple((k, id(v)) for k, v in reg.items()))
+    params = tuple((name, _fingerprint(getattr(model, name)))
+                   for name in getattr(model, "_PARAMS", {}) if hasattr(model, name))
+    try:
+        states = tuple((path, id(st), tuple(jnp.shape(u.get_mantissa(st.value))),
+                        str(jnp.result_type(u.get_mantissa(st.value))))
+                       for path, st in model.states().items())
+    except Exception:
+        return None
+    flags = (getattr(model, "spk_reset", None), id(getattr(model, "spk_fun", None)))
+    env = (brainstate.environ.get("precision", 32),)
+    return (type(model), config, params, states, tuple(regs), flags, env)
+
+
+def _init_or_reset(model, batch_size):
+    """Initial state values, keeping the existing State objects when the layout is unchanged.
+
+    Keeping the objects lets a cached compiled loop (which reads and writes
+    those objects) be reused; a new layout creates new states via ``init_state``.
+    """
+    want = (tuple(model.varshape) if batch_size is None else (batch_size,) + tuple(model.varshape)) \
+        if hasattr(model, "varshape") else None
+    V = getattr(model, "V", None)
+    if (want is not None and isinstance(V, brainstate.State) and hasattr(model, "reset_state")
+            and tuple(jnp.shape(u.get_mantissa(V.value))) == want):
+        model.reset_state(batch_size)
+    else:
+        model.init_state(batch_size)
 
 
 def _want_progress(progress, n_steps: int, n_neurons: int) -> bool:
@@ -641,7 +721,7 @@ def simulate(
                 with _sharding.host_default_device():  # the whole initial state never sits on one accelerator
                     model.init_state(batch_size)
             else:
-                model.init_state(batch_size)
+                _init_or_reset(model, batch_size)
         elif batch_size is not None:
             raise ValueError("simulate: batch_size only applies with init=True.")
         available = _recordable(model)
@@ -665,8 +745,20 @@ def simulate(
 
         k = record_every if record else n_steps  # without traces: one block = whole run
         n_blocks, rem = divmod(n_steps, k)
+        # compiled loops are reused when nothing they bake in has changed (unsharded runs)
+        key = None if (plan is not None or _compile_only) else _cache_key(model, (
+            n_steps, dt_ms, t0_ms, record, record_every, spikes, count_from_step, kind,
+            _fingerprint(cur) if kind == "fn" else (tuple(np.shape(cur)), kind), pbar is not None, packed))
+        cached = _COMPILED.get(model, {}).get(key) if key is not None else None
+        sink = cached["sink"] if cached is not None else _ProgressSink()
+        sink.bar = pbar
         count_state = None
-        if spikes == "count":
+        if cached is not None:
+            count_state = cached["count_state"]
+            if count_state is not None:
+                for st, v in zip(count_state, (0, -1, -1)):
+                    st.value = jnp.full(M, v, jnp.int32)
+        elif spikes == "count":
             if plan is None:
                 count_state = (brainstate.ShortTermState(jnp.zeros(M, jnp.int32)),
                                brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)),
@@ -674,7 +766,7 @@ def simulate(
             else:
                 count_state = tuple(brainstate.ShortTermState(plan.place(np.full(lshape, v, np.int32)))
                                     for v in (0, -1, -1))
-        units: Dict[str, Any] = {}
+        units: Dict[str, Any] = {} if cached is None else cached["units"]
 
         placed_states: List[Any] = []  # states laid out across the devices (cut back after the run)
         params: Dict[str, Any] = {}  # per-neuron arrays of the model, passed in sharded
@@ -688,7 +780,7 @@ def simulate(
                     inp = _tree_map(plan.pad_traced, inp)
                 spk = model.update(inp)
             if pbar is not None:
-                pbar.hook(i)
+                pbar.hook(i, target=sink)
             if plan is not None:
                 for st in placed_states:
                     st.value = _tree_map(plan.constrain, st.value)
@@ -766,7 +858,15 @@ def simulate(
                 else:
                     cur_arg = u.Quantity(plan.place(_host_or_global(cur.to_decimal(u.mA)),
                                                     lead=1 if kind == "series" else 0), unit=u.mA)
-            jitted = brainstate.transform.jit(run)
+            if cached is not None:
+                jitted = cached["jitted"]
+            else:
+                jitted = brainstate.transform.jit(run)
+                if key is not None:
+                    per_model = _COMPILED.setdefault(model, {})
+                    if len(per_model) >= _CACHE_PER_MODEL:
+                        per_model.pop(next(iter(per_model)))
+                    per_model[key] = {"jitted": jitted, "count_state": count_state, "units": units, "sink": sink}
             if _compile_only:
                 return jitted.compile(cur_arg, params).as_text()
             outs = jitted(cur_arg, params)
@@ -780,6 +880,7 @@ def simulate(
                 st.value = _tree_map(plan.unpad_state, st.value)
         if pbar is not None:
             pbar.close()
+        sink.bar = None
 
     if plan is not None:
         return _sharded_result(outs, plan, model=model, record=record, units=units, count_state=count_state,
