@@ -15,7 +15,8 @@ from ._gif import Gif, GifRef
 from ._lif import ALIF, IF, LIF, LIFRef
 from ._quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from .simulate import SimulationResult, simulate
-from . import analysis, patterns, plot, sharding
+from . import analysis, checkpoint, patterns, plot, sharding
+from .checkpoint import load, save
 
 __version__ = "0.1.0"
 
@@ -30,5 +31,6 @@ __all__ = [
     "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
     "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef",
     "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError",
-    "simulate", "SimulationResult", "analysis", "patterns", "plot", "sharding",
+    "simulate", "SimulationResult", "save", "load",
+    "analysis", "checkpoint", "patterns", "plot", "sharding",
 ]

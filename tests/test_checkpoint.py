@@ -1,0 +1,357 @@
+"""State checkpoints: ``state_dict`` / ``load_state_dict`` and the checkpoint files.
+
+The round trip that must hold bit for bit, for all 13 models, with and without a
+batch axis, with refractory bookkeeping in flight:
+
+    run 500 steps -> save -> run 500 more steps                  -> X
+                     load into a fresh group -> run 500 steps    -> Y
+    X == Y exactly (spikes, every state after every step, the final state)
+
+Step ``i`` always runs with ``t = i * dt``, so the resumed runs continue the clock
+(steps 500..999).  The runs use the compiled runner of ``test_fuzz`` (parameters
+and states are arguments, so one compilation per model serves every run) in
+chunks of 250 steps; one test also goes through ``model.update`` in
+``brainstate.transform.for_loop`` directly.
+"""
+
+import warnings
+
+import brainstate
+import braintools
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import saiunit as u
+
+import lapicque as lq
+from lapicque import checkpoint
+from _run import run
+from registry import NAMES, SPIKING_CURRENT_MA
+from test_fuzz import N_NEURONS, N_STEPS, params_of_instance, simulate
+
+DT = 0.1
+HALF = 500  # steps before and after the checkpoint
+
+
+def _kw(name):
+    return {"ref_var": True} if lq.MODELS[name]._REFRACTORY else {}
+
+
+def _make(name, n=N_NEURONS, **kwargs):
+    return lq.MODELS[name](n, **_kw(name), **kwargs)
+
+
+def _currents(name, batch, seed=0):
+    """(2 * HALF, [batch,] N) noisy suprathreshold currents, a different level per neuron."""
+    rng = np.random.default_rng(seed)
+    shape = (2 * HALF,) + (() if batch is None else (batch,)) + (N_NEURONS,)
+    level = SPIKING_CURRENT_MA[name] * rng.uniform(0.3, 3., shape[1:])
+    return np.float32(level * (1. + 0.3 * rng.standard_normal(shape)))
+
+
+def _run_chunks(name, params, states, currents, i0, spk_reset):
+    """Run ``len(currents)`` steps in chunks of N_STEPS from step ``i0``; concatenated records."""
+    spikes, records = [], []
+    for k in range(0, len(currents), N_STEPS):
+        states, spk, rec = simulate(name, params, states, currents[k:k + N_STEPS], DT, i0=i0 + k,
+                                    spk_reset=spk_reset)
+        spikes.append(spk)
+        records.append(rec)
+    return states, np.concatenate(spikes), {key: np.concatenate([r[key] for r in records]) for key in records[0]}
+
+
+def _assert_bitwise(a, b, what):
+    a, b = np.asarray(u.get_mantissa(a)), np.asarray(u.get_mantissa(b))
+    assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+    assert np.array_equal(a, b), f"{what}: {np.sum(a != b)} of {a.size} values differ"
+
+
+# --------------------------------------------------------------------------
+# the round trip, all models, batched and not
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("batch", [None, 2], ids=["unbatched", "batch2"])
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip_is_bit_exact(name, batch, tmp_path):
+    spk_reset = "soft" if batch is None else "hard"
+    currents = _currents(name, batch)
+    a = _make(name, spk_reset=spk_reset)
+    params = params_of_instance(a)
+    with brainstate.environ.context(dt=DT * u.ms):
+        a.init_state(batch)
+    states, spk_first, _ = _run_chunks(name, params, a.state_dict(), currents[:HALF], 0, spk_reset)
+    assert spk_first.sum() > 0, "the first half must spike for the test to mean anything"
+    a.load_state_dict(states)
+    if a._REFRACTORY:
+        assert np.any(np.asarray(a.ref_steps_left.value) > 0), "no neuron is refractory at the checkpoint"
+    path = checkpoint.save(tmp_path / f"{name}.ckpt", a, t=HALF * DT * u.ms)
+
+    final_x, spk_x, rec_x = _run_chunks(name, params, a.state_dict(), currents[HALF:], HALF, spk_reset)
+
+    b = _make(name, spk_reset=spk_reset)
+    with brainstate.environ.context(dt=DT * u.ms):
+        assert checkpoint.load(path, b) is b
+    final_y, spk_y, rec_y = _run_chunks(name, params, b.state_dict(), currents[HALF:], HALF, spk_reset)
+
+    assert spk_x.sum() > 0
+    _assert_bitwise(spk_x, spk_y, f"{name}: spikes")
+    assert set(rec_x) == set(rec_y) == set(a.state_dict())
+    for key in rec_x:
+        _assert_bitwise(rec_x[key], rec_y[key], f"{name}: {key} after every step")
+        _assert_bitwise(final_x[key], final_y[key], f"{name}: final {key}")
+
+
+def test_round_trip_through_update_and_for_loop(tmp_path):
+    """The same round trip through the model's own update (no traced parameters)."""
+    name, batch = "AdExIFRef", 3
+    currents = _currents(name, batch, seed=1)[:, :, :8]
+    t_half = HALF * DT
+
+    def make():
+        return lq.AdExIFRef(8, tau_ref=2. * u.ms, spk_reset="hard", ref_var=True)
+
+    a = make()
+    run(a, currents[:HALF], dt=DT * u.ms, batch_size=batch)
+    checkpoint.save(tmp_path / "a.ckpt", a, t=t_half * u.ms)
+    record = ("V", "w", "last_spike_time", "ref_steps_left", "refractory")
+    spk_x, rec_x = run(a, currents[HALF:], dt=DT * u.ms, init=False, t0=t_half, record=record)
+    b = checkpoint.load(tmp_path / "a.ckpt", make())
+    spk_y, rec_y = run(b, currents[HALF:], dt=DT * u.ms, init=False, t0=t_half, record=record)
+    assert spk_x.sum() > 0
+    _assert_bitwise(spk_x, spk_y, "spikes")
+    for key in record:
+        _assert_bitwise(rec_x[key], rec_y[key], key)
+
+
+# --------------------------------------------------------------------------
+# state_dict
+# --------------------------------------------------------------------------
+EXPECTED_STATES = {
+    "IF": ["V"], "LIF": ["V"], "ALIF": ["V", "a"], "ExpIF": ["V"], "AdExIF": ["V", "w"], "QuaIF": ["V"],
+    "AdQuaIF": ["V", "w"], "Gif": ["V", "I1", "I2", "V_th"],
+}
+UNITS = {"V": u.mV, "w": u.mA, "I1": u.mA, "I2": u.mA, "V_th": u.mV, "last_spike_time": u.ms}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_names_units_and_values(name):
+    model = _make(name, n=5)
+    with pytest.raises(lq.StateNotInitializedError, match="init_state"):
+        model.state_dict()
+    with brainstate.environ.context(dt=DT * u.ms):
+        model.init_state(batch_size=2)
+    d = model.state_dict()
+    base = EXPECTED_STATES[name.replace("Ref", "")]
+    ref = ["last_spike_time", "ref_steps_left", "refractory"] if model._REFRACTORY else []
+    assert sorted(d) == sorted(base + ref)
+    for key, value in d.items():
+        assert np.shape(u.get_mantissa(value)) == (2, 5), key
+        if key in UNITS:
+            assert isinstance(value, u.Quantity) and value.unit == UNITS[key], (key, value)
+        assert value is getattr(model, key).value
+    if model._REFRACTORY:
+        assert d["ref_steps_left"].dtype == jnp.int32 and d["refractory"].dtype == jnp.bool_
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_load_state_dict_restores_and_creates(name):
+    src = _make(name, n=3)
+    with brainstate.environ.context(dt=DT * u.ms):
+        src.init_state(batch_size=4)
+    changed = {k: (v + 1. * v.unit if isinstance(v, u.Quantity) else v) for k, v in src.state_dict().items()}
+    dst = _make(name, n=3)  # never initialized: load_state_dict creates the states, batch axis included
+    dst.load_state_dict(changed)
+    for key, value in changed.items():
+        _assert_bitwise(getattr(dst, key).value, value, key)
+    assert isinstance(dst.V, brainstate.HiddenState)
+    if dst._REFRACTORY:
+        assert isinstance(dst.ref_steps_left, brainstate.ShortTermState)
+
+
+def _lifref(n=3, batch=None):
+    m = lq.LIFRef(n, ref_var=True)
+    with brainstate.environ.context(dt=DT * u.ms):
+        m.init_state(batch)
+    return m
+
+
+def test_load_state_dict_converts_units():
+    m = _lifref()
+    d = dict(m.state_dict(), V=jnp.array([0.001, 0.002, -0.07]) * u.volt,
+             last_spike_time=jnp.array([1., 2., 3.]) * u.second)
+    m.load_state_dict(d)
+    np.testing.assert_allclose(m.V.value.to_decimal(u.mV), [1., 2., -70.], rtol=1e-6)
+    assert m.V.value.unit == u.mV
+    np.testing.assert_allclose(m.last_spike_time.value.to_decimal(u.ms), [1000., 2000., 3000.])
+
+
+@pytest.mark.parametrize("change, error, pattern", [
+    (lambda d: {k: v for k, v in d.items() if k != "refractory"}, ValueError, r"missing \['refractory'\]"),
+    (lambda d: dict(d, spikes=jnp.zeros(3)), ValueError, r"unexpected \['spikes'\]"),
+    (lambda d: dict(d, V=jnp.zeros(4) * u.mV), ValueError, r"'V' has shape \(4,\); expected \(3,\)"),
+    (lambda d: dict(d, V=jnp.zeros((2, 3)) * u.mV), ValueError, r"'V' has shape \(2, 3\)"),
+    (lambda d: dict(d, V=0. * u.mV), ValueError, r"'V' has shape \(\)"),
+    (lambda d: dict(d, V=jnp.zeros(3) * u.ms), TypeError, r"'V' must be .*voltage.*wrong physical dimension"),
+    (lambda d: dict(d, V=jnp.zeros(3)), TypeError, r"'V' must be .*voltage.*plain number"),
+    (lambda d: dict(d, last_spike_time=jnp.zeros(3) * u.mV), TypeError, r"'last_spike_time' must be .*time"),
+    (lambda d: dict(d, ref_steps_left=jnp.zeros(3) * u.ms), TypeError, r"'ref_steps_left' must be .*dimensionless"),
+])
+def test_load_state_dict_rejects_mismatches(change, error, pattern):
+    m = _lifref()
+    with pytest.raises(error, match=pattern) as err:
+        m.load_state_dict(change(m.state_dict()))
+    assert "LIFRef.load_state_dict" in str(err.value)
+
+
+def test_load_state_dict_batch_must_match_an_initialized_group():
+    m = _lifref(batch=None)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\); expected \(3,\)"):
+        m.load_state_dict(_lifref(batch=2).state_dict())
+    fresh = lq.LIFRef(4, ref_var=True)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\); expected \(4,\)"):
+        fresh.load_state_dict(_lifref(batch=2).state_dict())
+
+
+def test_failed_load_state_dict_leaves_the_group_unchanged():
+    m = _lifref()
+    before = {k: np.asarray(u.get_mantissa(v)) for k, v in m.state_dict().items()}
+    bad = dict(m.state_dict(), V=jnp.full(3, 5.) * u.mV, last_spike_time=jnp.zeros(4) * u.ms)
+    with pytest.raises(ValueError):
+        m.load_state_dict(bad)
+    for key, value in before.items():
+        _assert_bitwise(getattr(m, key).value, value, key)
+
+
+# --------------------------------------------------------------------------
+# checkpoint files
+# --------------------------------------------------------------------------
+def test_file_records_model_shape_time_and_types(tmp_path):
+    m = lq.GifRef((2, 3), tau_ref=2. * u.ms, a=0.005 / u.ms, ref_var=True)
+    with brainstate.environ.context(dt=0.05 * u.ms):
+        m.init_state(batch_size=4)
+        path = checkpoint.save(tmp_path / "sub" / "gif.ckpt", m, t=12.5 * u.ms)
+    info = checkpoint.read(path)
+    assert info["model"] == "GifRef" and info["in_size"] == (2, 3) and info["batch_size"] == 4
+    assert info["dt"] == 0.05 * u.ms and info["t"] == 12.5 * u.ms
+    assert info["lapicque_version"] == lq.__version__ and info["format_version"] == checkpoint.FORMAT_VERSION
+    assert info["params"]["a"] == 0.005 / u.ms and info["params"]["tau_ref"] == 2. * u.ms
+    states = info["states"]
+    assert sorted(states) == sorted(m.state_dict())
+    assert states["V"].unit == u.mV and states["V"].dtype == np.float32 and states["V"].shape == (4, 2, 3)
+    assert states["ref_steps_left"].dtype == np.int32 and states["refractory"].dtype == np.bool_
+    # unbatched, no t, no dt in the environment
+    m2 = lq.LIF(5)
+    with brainstate.environ.context(dt=0.1 * u.ms):
+        m2.init_state()
+    checkpoint.save(tmp_path / "lif.ckpt", m2)
+    info = checkpoint.read(tmp_path / "lif.ckpt")
+    assert info["batch_size"] is None and info["t"] is None and info["in_size"] == (5,)
+
+
+def test_file_is_plain_msgpack_without_pickle(tmp_path):
+    import msgpack
+
+    m = _lifref()
+    checkpoint.save(tmp_path / "x.ckpt", m)
+    raw = (tmp_path / "x.ckpt").read_bytes()
+    assert b"pickle" not in raw and b"__reduce__" not in raw
+    top = msgpack.unpackb(raw, raw=False, strict_map_key=False, ext_hook=lambda code, data: code)
+    assert top["format"] == checkpoint.FORMAT and top["model"] == "LIFRef"
+
+
+def test_load_checks_model_and_shape(tmp_path):
+    lif = lq.LIF(3)
+    with brainstate.environ.context(dt=DT * u.ms):
+        lif.init_state()
+    lif.V.value = jnp.array([0.1, 0.2, 0.3]) * u.mV
+    path = checkpoint.save(tmp_path / "lif.ckpt", lif)
+    with pytest.raises(ValueError, match="holds the state of a LIF group, not of a IF group"):
+        checkpoint.load(path, lq.IF(3))
+    if_group = checkpoint.load(path, lq.IF(3), check_model=False)  # same state names: allowed on request
+    _assert_bitwise(if_group.V.value, lif.V.value, "V")
+    with pytest.raises(ValueError, match=r"shape \(3,\); the LIF group has shape \(4,\)"):
+        checkpoint.load(path, lq.LIF(4))
+    with pytest.raises(ValueError, match=r"state names do not match; missing \['last_spike_time'"):
+        checkpoint.load(path, lq.LIFRef(3), check_model=False)
+    batched = lq.LIF(3)
+    with brainstate.environ.context(dt=DT * u.ms):
+        batched.init_state(batch_size=2)
+    with pytest.raises(ValueError, match=r"'V' has shape \(3,\); expected \(2, 3\)"):
+        checkpoint.load(path, batched)
+
+
+def test_bad_files_and_arguments(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint file"):
+        checkpoint.load(tmp_path / "missing.ckpt", lq.LIF(3))
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        checkpoint.load(tmp_path / "junk.ckpt", lq.LIF(3))
+    braintools.file.msgpack_save(str(tmp_path / "other.ckpt"), {"weights": np.zeros(3)})
+    with pytest.raises(ValueError, match="not a lapicque checkpoint"):
+        checkpoint.load(tmp_path / "other.ckpt", lq.LIF(3))
+    with pytest.raises(lq.StateNotInitializedError):
+        checkpoint.save(tmp_path / "x.ckpt", lq.LIF(3))
+    m = _lifref()
+    with pytest.raises(TypeError, match="time quantity"):
+        checkpoint.save(tmp_path / "x.ckpt", m, t=5.)
+    with pytest.raises(TypeError, match="lapicque neuron group"):
+        checkpoint.save(tmp_path / "x.ckpt", brainstate.nn.Linear(2, 2))
+    checkpoint.save(tmp_path / "x.ckpt", m)
+    with pytest.raises(braintools.file.InvalidCheckpointPath):
+        checkpoint.save(tmp_path / "x.ckpt", m, overwrite=False)
+
+
+def test_newer_format_is_refused(tmp_path, monkeypatch):
+    m = _lifref()
+    monkeypatch.setattr(checkpoint, "FORMAT_VERSION", checkpoint.FORMAT_VERSION + 1)
+    checkpoint.save(tmp_path / "new.ckpt", m)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="newer than this lapicque understands"):
+        checkpoint.load(tmp_path / "new.ckpt", lq.LIFRef(3, ref_var=True))
+
+
+def test_dt_change_with_refractory_neurons_warns(tmp_path):
+    m = lq.LIFRef(3, tau_ref=5. * u.ms, ref_var=True)
+    run(m, np.full((40, 3), 50., np.float32), dt=DT * u.ms)
+    assert np.any(np.asarray(m.ref_steps_left.value) > 0)
+    with brainstate.environ.context(dt=DT * u.ms):
+        checkpoint.save(tmp_path / "r.ckpt", m)
+    with brainstate.environ.context(dt=DT * u.ms), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checkpoint.load(tmp_path / "r.ckpt", lq.LIFRef(3, ref_var=True))  # same dt: silent
+    with brainstate.environ.context(dt=0.05 * u.ms):
+        with pytest.warns(UserWarning, match="refractory periods"):
+            checkpoint.load(tmp_path / "r.ckpt", lq.LIFRef(3, ref_var=True))
+
+
+def test_float64_checkpoint_loads_into_float32_group(tmp_path):
+    m = _lifref()
+    d = dict(m.state_dict(), V=np.array([1.25, -3.5, 7.]) * u.mV)  # numpy float64 mantissa
+    m.load_state_dict(d)
+    assert m.V.value.dtype == np.float32
+    checkpoint.save(tmp_path / "f.ckpt", m)
+    again = checkpoint.load(tmp_path / "f.ckpt", lq.LIFRef(3, ref_var=True))
+    np.testing.assert_array_equal(again.V.value.to_decimal(u.mV), [1.25, -3.5, 7.])
+
+
+def test_trainable_parameters_are_saved_and_restored_on_request(tmp_path):
+    tau = brainstate.ParamState(np.array([10., 12., 14.], np.float32) * u.ms)
+    m = lq.LIF(3, tau=tau)
+    with brainstate.environ.context(dt=DT * u.ms):
+        m.init_state()
+    tau.value = np.array([1., 2., 3.], np.float32) * u.ms  # "trained"
+    checkpoint.save(tmp_path / "p.ckpt", m)
+    info = checkpoint.read(tmp_path / "p.ckpt")
+    assert info["trainable"] == ["tau"] and info["params"]["tau"].shape == (3,)
+
+    def fresh(value=np.array([10., 12., 14.], np.float32) * u.ms):
+        return lq.LIF(3, tau=brainstate.ParamState(value))
+
+    kept = checkpoint.load(tmp_path / "p.ckpt", fresh())  # default: parameters untouched
+    np.testing.assert_array_equal(kept.tau.value.to_decimal(u.ms), [10., 12., 14.])
+    restored = checkpoint.load(tmp_path / "p.ckpt", fresh(), restore_params=True)
+    assert isinstance(restored.tau, brainstate.ParamState)
+    np.testing.assert_array_equal(restored.tau.value.to_decimal(u.ms), [1., 2., 3.])
+    with pytest.raises(ValueError, match=r"saved 'tau' has shape \(3,\); LIF.tau has shape \(\)"):
+        checkpoint.load(tmp_path / "p.ckpt", fresh(10. * u.ms), restore_params=True)
+    constant = checkpoint.load(tmp_path / "p.ckpt", lq.LIF(3), restore_params=True)  # nothing trainable
+    assert constant.tau == 5. * u.ms
