@@ -14,18 +14,10 @@ import saiunit as u
 import lapicque as lq
 import registry
 
-_MISSING = object()
+pytestmark = pytest.mark.usefixtures("isolated_environ")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_environ():
-    """Remove a global dt / t set elsewhere and restore it afterwards."""
-    saved = {k: brainstate.environ.pop(k, _MISSING) for k in ("dt", "t")}
-    yield
-    for k, v in saved.items():
-        brainstate.environ.pop(k, None)
-        if v is not _MISSING:
-            brainstate.environ.set(**{k: v})
+
 
 
 def _params(name):

@@ -21,13 +21,14 @@ import saiunit as u
 
 import lapicque as lq
 import registry
+
+pytestmark = pytest.mark.usefixtures("isolated_environ")
 from _run import run
 
 DT = 0.1 * u.ms
 DT_MS = 0.1
 T_STEPS = 2000  # 200 ms: several spikes for every model with its registry current
 N = 2
-_MISSING = object()
 
 #: candidate public state-variable names (besides the refractory bookkeeping)
 STATE_ATTRS = ("V", "w", "a", "I1", "I2", "V_th")
@@ -36,15 +37,6 @@ STATE_ATTRS = ("V", "w", "a", "I1", "I2", "V_th")
 # ----------------------------------------------------------------------------------------
 # fixtures and helpers
 # ----------------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _isolated_environ():
-    """Remove a global dt / t set elsewhere and restore it afterwards."""
-    saved = {k: brainstate.environ.pop(k, _MISSING) for k in ("dt", "t")}
-    yield
-    for k, v in saved.items():
-        brainstate.environ.pop(k, None)
-        if v is not _MISSING:
-            brainstate.environ.set(**{k: v})
 
 
 def mant(x, unit=None):
