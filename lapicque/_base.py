@@ -744,7 +744,9 @@ class Neuron(brainstate.nn.Dynamics):
         """Delta inputs, then (divergent models) the cut-off guard."""
         V = self._apply_delta(V)
         if self._DIVERGENT:
-            V = jnp.minimum(V, p["V_th"])
+            # same value as minimum(V, V_th), but as a select XLA keeps the V step in one
+            # kernel instead of copying it into the fusion that writes the spike record
+            V = jnp.where(V >= p["V_th"], p["V_th"], V)
         return V
 
     def update(self, x=0. * u.mA):
