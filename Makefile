@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test bench train clean install install-test
+.PHONY: demo test bench bench-quick train clean install install-test
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,17 @@ demo: install
 test: install-test
 	MPLBACKEND=Agg $(PY) -m pytest -q
 
-## make bench: benchmarks against the reference and other simulators
+## make bench: benchmarks against the reference and other simulators (peers that fail to install are skipped)
 bench: install-test
-	-$(PIP) install -q "brian2" "numpy<2.4" 2>/dev/null
+	-$(PIP) install -q "brian2" "numpy<2.4"
+	-$(PIP) install -q nest-simulator
+	-$(PIP) install -q "torch==2.13.0"
+	-$(PIP) install -q snntorch norse
 	MPLBACKEND=Agg $(PY) -m benchmarks
+
+## make bench-quick: a two-minute smoke run of the benchmarks
+bench-quick: install-test
+	MPLBACKEND=Agg $(PY) -m benchmarks --quick --peers none
 
 ## make train: the digits classifier example
 train: install-test

@@ -1,0 +1,1 @@
+"""Benchmarks of lapicque against brainpy.state and other simulators: ``python -m benchmarks``."""
