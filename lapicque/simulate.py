@@ -69,16 +69,20 @@ _PROGRESS_AFTER_S = 3.0
 # --------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------
+def _require_dim(value, unit, no_unit_msg: str, wrong_dim_msg: str):
+    """TypeError (prefixed 'simulate: ') unless ``value`` is a quantity with ``unit``'s dimension."""
+    if not isinstance(value, u.Quantity) or value.is_unitless:
+        raise TypeError("simulate: " + no_unit_msg)
+    if not u.have_same_dim(value, unit):
+        raise TypeError("simulate: " + wrong_dim_msg)
+
+
 def _check_time(value, what: str, positive: bool = True, allow_zero: bool = False) -> float:
     """Return ``value`` in ms as a python float; clear errors for bad input."""
-    if not isinstance(value, u.Quantity) or value.is_unitless:
-        raise TypeError(
-            f"simulate: {what} must be a time quantity such as 100 * u.ms; got {value!r}. "
-            f"lapicque does not guess units (import saiunit as u)."
-        )
-    if not u.have_same_dim(value, u.ms):
-        raise TypeError(f"simulate: {what} must be a time quantity such as 100 * u.ms; got {value} "
-                        f"(wrong physical dimension).")
+    _require_dim(value, u.ms,
+                 f"{what} must be a time quantity such as 100 * u.ms; got {value!r}. "
+                 f"lapicque does not guess units (import saiunit as u).",
+                 f"{what} must be a time quantity such as 100 * u.ms; got {value} (wrong physical dimension).")
     arr = np.asarray(value.to_decimal(u.ms), dtype=np.float64)
     if arr.size != 1:
         raise ValueError(f"simulate: {what} must be a scalar; got shape {arr.shape}.")
@@ -300,14 +304,11 @@ def _prepare_current(current, n_steps: int, shape, time_varying: Optional[bool])
     """Classify ``current``: ('fn', f) | ('const', Quantity) | ('series', Quantity)."""
     if callable(current) and not isinstance(current, (u.Quantity, np.ndarray, jax.Array)):
         return "fn", current
-    if not isinstance(current, u.Quantity) or current.is_unitless:
-        raise TypeError(
-            f"simulate: current must be a current quantity (e.g. 5 * u.mA), an array of currents over time "
-            f"with units, or a function of time returning one; got {current!r}."
-        )
-    if not u.have_same_dim(current, u.mA):
-        raise TypeError(f"simulate: current must have units of current (e.g. 5 * u.mA); got unit "
-                        f"{current.unit}.")
+    _require_dim(current, u.mA,
+                 f"current must be a current quantity (e.g. 5 * u.mA), an array of currents over time "
+                 f"with units, or a function of time returning one; got {current!r}.",
+                 f"current must have units of current (e.g. 5 * u.mA); got unit "
+                 f"{getattr(current, 'unit', None)}.")
     cshape = tuple(np.shape(current.mantissa))
     as_const = _broadcasts(cshape, shape)
     as_series = len(cshape) >= 1 and cshape[0] == n_steps and _broadcasts(cshape[1:], shape)
