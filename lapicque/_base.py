@@ -61,22 +61,25 @@ per_ms = u.ms ** -1
 per_mV = u.mV ** -1
 DIMENSIONLESS = None
 
-_UNIT_WORDS = {
-    "mV": "voltage (e.g. -65. * u.mV)",
-    "ms": "time (e.g. 10. * u.ms)",
-    "mA": "current (e.g. 1.5 * u.mA)",
-    "ohm": "resistance (e.g. 1. * u.ohm)",
-    "S": "conductance (e.g. 1. * u.siemens)",
-    "1 / ms": "rate, 1/time (e.g. 0.01 / u.ms)",
-    "1 / mV": "inverse voltage (e.g. 0.07 / u.mV)",
-}
+_UNIT_WORDS = (
+    (u.mV, "voltage (e.g. -65. * u.mV)"),
+    (u.ms, "time (e.g. 10. * u.ms)"),
+    (u.mA, "current (e.g. 1.5 * u.mA)"),
+    (u.ohm, "resistance (e.g. 1. * u.ohm)"),
+    (u.siemens, "conductance (e.g. 1. * u.siemens)"),
+    (u.ms ** -1, "rate, 1/time (e.g. 0.01 / u.ms)"),
+    (u.mV ** -1, "inverse voltage (e.g. 0.07 / u.mV)"),
+)
 
 
 def _describe_unit(unit) -> str:
+    """Words for the physical dimension of ``unit`` (matched by dimension, not by name)."""
     if unit is DIMENSIONLESS:
         return "a dimensionless number"
-    key = str(unit).replace("mS", "S").replace("siemens", "S")
-    return "a quantity with units of " + _UNIT_WORDS.get(key, str(unit))
+    for ref, words in _UNIT_WORDS:
+        if u.have_same_dim(1. * ref, 1. * unit):
+            return "a quantity with units of " + words
+    return f"a quantity with units of {unit}"
 
 
 class Param(NamedTuple):
