@@ -69,6 +69,15 @@ _PROGRESS_AFTER_S = 3.0
 # --------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------
+def _empty_traces(model, record) -> Dict[str, Any]:
+    """Zero-length traces (a run shorter than one recording block) with the states' units."""
+    traces = {}
+    for name in record:
+        m, unit = _mantissa_and_unit(getattr(model, name).value)
+        traces[name] = _wrap(np.zeros((0,) + tuple(np.shape(m)), dtype=np.asarray(m).dtype), unit)
+    return traces
+
+
 def _require_dim(value, unit, no_unit_msg: str, wrong_dim_msg: str):
     """TypeError (prefixed 'simulate: ') unless ``value`` is a quantity with ``unit``'s dimension."""
     if not isinstance(value, u.Quantity) or value.is_unitless:
@@ -894,9 +903,7 @@ def simulate(
         for name in record:
             traces[name] = _wrap(outs["rec"][name], units.get(name))
     elif record:
-        for name in record:
-            m, unit = _mantissa_and_unit(getattr(model, name).value)
-            traces[name] = _wrap(np.zeros((0,) + tuple(np.shape(m)), dtype=np.asarray(m).dtype), unit)
+        traces = _empty_traces(model, record)
 
     kwargs = dict(model=model, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape, record_every=record_every,
                   traces=traces, spike_mode=spikes, count_from_step=count_from_step)
@@ -985,9 +992,7 @@ def _sharded_result(outs, plan, *, model, record, units, count_state, n_blocks, 
             a = plan.gather(outs["rec"][name])
             traces[name] = _wrap(a[plan.unpad_index(a.ndim, lead=1)], units.get(name))
     elif record:
-        for name in record:
-            m, unit = _mantissa_and_unit(getattr(model, name).value)
-            traces[name] = _wrap(np.zeros((0,) + tuple(np.shape(m)), dtype=np.asarray(m).dtype), unit)
+        traces = _empty_traces(model, record)
     kwargs = dict(model=model, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape, record_every=record_every,
                   traces=traces, spike_mode=spikes, count_from_step=count_from_step)
     if spikes == "count":
