@@ -15,6 +15,7 @@ refractory period (LIFRef is skipped for them, with a note).
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 from typing import Callable
@@ -27,6 +28,14 @@ TAU_MS, V_TH, TAU_REF_MS = 5.0, 1.0, 5.0
 
 class PeerUnavailable(Exception):
     """The peer is not installed, or cannot run this model."""
+
+
+def import_peer(module: str, label: str):
+    """Import an optional peer's module, or raise :class:`PeerUnavailable` saying why."""
+    try:
+        return importlib.import_module(module)
+    except Exception as e:  # noqa: BLE001 - any import failure means: skip this peer
+        raise PeerUnavailable(f"{label} not importable ({type(e).__name__}: {str(e)[:80]})") from None
 
 
 def _threads() -> int:
@@ -45,10 +54,7 @@ def build_peer(peer: str, model: str, n: int, steps: int, dt_ms: float = DT_MS) 
 
 # --------------------------------------------------------------------------
 def _brian2(model, n, steps, dt_ms):
-    try:
-        import brian2 as b2
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"brian2 not importable ({type(e).__name__}: {str(e)[:80]})") from None
+    b2 = import_peer("brian2", "brian2")
     b2.prefs.codegen.target = "cython" if _has_cython() else "numpy"
     b2.prefs.logging.console_log_level = "WARNING"
     b2.defaultclock.dt = dt_ms * b2.ms
@@ -91,10 +97,7 @@ def _nest(model, n, steps, dt_ms):
     if n > NEST_MAX_N:
         raise PeerUnavailable(f"NEST skipped above N = {NEST_MAX_N:,}: recording spikes costs ~30 KB per "
                               f"neuron ({n * 30e3 / 2**30:.0f} GiB here)")
-    try:
-        import nest
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"nest not importable ({type(e).__name__}: {str(e)[:80]})") from None
+    nest = import_peer("nest", "nest")
     if hasattr(nest, "VerbosityLevel"):
         nest.verbosity = nest.VerbosityLevel.ERROR
     else:  # pragma: no cover - older NEST
@@ -122,10 +125,8 @@ def _nest(model, n, steps, dt_ms):
 
 # --------------------------------------------------------------------------
 def _torch():
-    try:
-        import torch
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"torch not importable ({type(e).__name__}: {str(e)[:80]})") from None
+    """torch, limited to the benchmark's thread count (PeerUnavailable if missing)."""
+    torch = import_peer("torch", "torch")
     torch.set_num_threads(_threads())
     return torch
 
@@ -134,10 +135,7 @@ def _snntorch(model, n, steps, dt_ms):
     if model != "LIF":
         raise PeerUnavailable("snnTorch's Leaky has no refractory period")
     torch = _torch()
-    try:
-        import snntorch as snn
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"snntorch not importable ({type(e).__name__}: {str(e)[:80]})") from None
+    snn = import_peer("snntorch", "snntorch")
     beta = math.exp(-dt_ms / TAU_MS)
     lif = snn.Leaky(beta=beta, threshold=V_TH, reset_mechanism="subtract")
     # exact LIF step: V <- beta V + (1 - beta) R I
@@ -161,10 +159,7 @@ def _norse(model, n, steps, dt_ms):
     if model != "LIF":
         raise PeerUnavailable("Norse's box LIF has no refractory period")
     torch = _torch()
-    try:
-        import norse.torch as nt
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"norse not importable ({type(e).__name__}: {str(e)[:80]})") from None
+    nt = import_peer("norse.torch", "norse")
     p = nt.LIFBoxParameters(tau_mem_inv=torch.as_tensor(1e3 / TAU_MS), v_leak=torch.as_tensor(0.),
                             v_th=torch.as_tensor(V_TH), v_reset=torch.as_tensor(0.))
     cell = nt.LIFBoxCell(p, dt=dt_ms * 1e-3)

@@ -24,7 +24,7 @@ from typing import Callable, Tuple
 import numpy as np
 
 from .models import DT_MS, model_class
-from .peers import TAU_MS, V_TH, PeerUnavailable, _threads
+from .peers import TAU_MS, V_TH, _torch, import_peer
 
 N_IN = 256
 TARGET_RATE = 0.02  # spikes per step
@@ -93,21 +93,9 @@ def _build_jax(impl, n, batch, steps, x, w):
     return fn
 
 
-def _torch():
-    try:
-        import torch
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"torch not importable ({type(e).__name__})") from None
-    torch.set_num_threads(_threads())
-    return torch
-
-
 def _build_snntorch(n, batch, steps, x, w):
     torch = _torch()
-    try:
-        import snntorch as snn
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"snntorch not importable ({type(e).__name__})") from None
+    snn = import_peer("snntorch", "snntorch")
     beta = math.exp(-DT_MS / TAU_MS)
     lif = snn.Leaky(beta=beta, threshold=V_TH, reset_mechanism="subtract")
     W = torch.tensor(w, requires_grad=True)
@@ -131,10 +119,7 @@ def _build_snntorch(n, batch, steps, x, w):
 
 def _build_norse(n, batch, steps, x, w):
     torch = _torch()
-    try:
-        import norse.torch as nt
-    except Exception as e:  # noqa: BLE001
-        raise PeerUnavailable(f"norse not importable ({type(e).__name__})") from None
+    nt = import_peer("norse.torch", "norse")
     p = nt.LIFBoxParameters(tau_mem_inv=torch.as_tensor(1e3 / TAU_MS), v_leak=torch.as_tensor(0.),
                             v_th=torch.as_tensor(V_TH), v_reset=torch.as_tensor(0.))
     cell = nt.LIFBoxCell(p, dt=DT_MS * 1e-3)
