@@ -9,13 +9,22 @@ See the README for the model table and ``lapicque.MODELS`` for the registry.
 """
 
 from ._base import Neuron
+from ._dynamics import Dynamics
 from ._errors import EnvironmentNotSetError, ParameterError, StateNotInitializedError
 from ._exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from ._gif import Gif, GifRef
 from ._lif import ALIF, IF, LIF, LIFRef
 from ._quadratic import AdQuaIF, AdQuaIFRef, QuaIF
-from .simulate import SimulationResult, simulate
+from ._simulate import SimulationResult, simulate
 from . import analysis, checkpoint, patterns, plot, sharding
+# the network layer (brainpy.state names); each module lists its public names in __all__
+from ._synapses import *  # noqa: F401,F403
+from ._stp import *  # noqa: F401,F403
+from ._outputs import *  # noqa: F401,F403
+from ._projections import *  # noqa: F401,F403
+from ._connectivity import *  # noqa: F401,F403
+from ._poisson import *  # noqa: F401,F403
+from . import _synapses, _stp, _outputs, _projections, _connectivity, _poisson
 from .checkpoint import load, save
 
 __version__ = "0.1.0"
@@ -27,10 +36,11 @@ MODELS = {
 }
 
 __all__ = [
-    "Neuron", "MODELS",
+    "Neuron", "Dynamics", "MODELS",
     "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
     "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef",
     "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError",
     "simulate", "SimulationResult", "save", "load",
     "analysis", "checkpoint", "patterns", "plot", "sharding",
 ]
+__all__ += [name for mod in (_synapses, _stp, _outputs, _projections, _connectivity, _poisson) for name in mod.__all__]

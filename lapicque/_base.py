@@ -48,6 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
+from ._dynamics import Dynamics
 from ._errors import EnvironmentNotSetError, ParameterError, StateNotInitializedError
 
 __all__ = ["Neuron", "Param", "StateSpec"]
@@ -227,7 +228,7 @@ def reset_potential(V, spk, V_th, V_reset, mode: str):
 # --------------------------------------------------------------------------
 # the base class
 # --------------------------------------------------------------------------
-class Neuron(brainstate.nn.Dynamics):
+class Neuron(Dynamics):
     r"""Base class of all lapicque spiking neuron models.
 
     A neuron group holds state variables (``brainstate.HiddenState``) for
@@ -318,8 +319,6 @@ class Neuron(brainstate.nn.Dynamics):
             )
         self.spk_reset = spk_reset
         self.spk_fun = spk_fun
-        self._current_inputs = None
-        self._delta_inputs = None
 
     # ------------------------------------------------------------------
     # construction helpers
@@ -553,103 +552,6 @@ class Neuron(brainstate.nn.Dynamics):
         for name, spec in self._STATES.items():
             v = s[name]
             getattr(self, name).value = v if spec.unit is DIMENSIONLESS else u.Quantity(v, unit=spec.unit)
-
-    # ------------------------------------------------------------------
-    # inputs
-    # ------------------------------------------------------------------
-    @property
-    def current_inputs(self):
-        """Registered current inputs (``dict`` or ``None``)."""
-        return self._current_inputs
-
-    @property
-    def delta_inputs(self):
-        """Registered delta inputs (``dict`` or ``None``)."""
-        return self._delta_inputs
-
-    @staticmethod
-    def _input_key(key, label):
-        return key if label is None else f"{label} // {key}"
-
-    def _add_input(self, registry: str, key, inp, label):
-        key = self._input_key(key, label)
-        reg = getattr(self, registry)
-        if reg is None:
-            reg = {}
-            setattr(self, registry, reg)
-        if key in reg and reg[key] is not inp:
-            kind = "current" if registry == "_current_inputs" else "delta"
-            raise ValueError(
-                f"{type(self).__name__}: the {kind} input key {key!r} is already registered with another "
-                f"object; use a new key or remove the old input first."
-            )
-        reg[key] = inp
-
-    def add_current_input(self, key: str, inp, label: Optional[str] = None):
-        """Register a current input.
-
-        Parameters
-        ----------
-        key : str
-            Identifier; re-registering the same key with another object is an error.
-        inp : callable or quantity
-            A callable is kept and called with the membrane potential at every
-            step; a plain value is added once and then dropped.
-        label : str, optional
-            Group label; :meth:`sum_current_inputs` can select by label.
-
-        Notes
-        -----
-        "Used once" means once per *trace*: inside a compiled loop
-        (``brainstate.transform.for_loop``) the step is traced once, so a plain
-        value registered before the loop is baked into every iteration (as in
-        the reference).  Pass time-varying input as ``update``'s argument, or
-        register it inside the loop body.
-        """
-        self._add_input("_current_inputs", key, inp, label)
-
-    def add_delta_input(self, key: str, inp, label: Optional[str] = None):
-        """Register a delta input (an instantaneous jump added to ``V``).
-
-        Same rules as :meth:`add_current_input`.
-        """
-        self._add_input("_delta_inputs", key, inp, label)
-
-    def get_input(self, key: str):
-        """Return the registered current or delta input stored under ``key``."""
-        for reg in (self._current_inputs, self._delta_inputs):
-            if reg is not None and key in reg:
-                return reg[key]
-        raise ValueError(f"{type(self).__name__}: no current or delta input is registered as {key!r}.")
-
-    def _sum_inputs(self, registry, init, args, label, kwargs):
-        reg = getattr(self, registry)
-        if not reg:
-            return init
-        prefix = None if label is None else f"{label} // "
-        for key in tuple(reg):
-            if prefix is not None and not key.startswith(prefix):
-                continue
-            inp = reg[key]
-            if callable(inp):
-                init = init + inp(*args, **kwargs)
-            else:
-                init = init + inp
-                reg.pop(key)
-        return init
-
-    def sum_current_inputs(self, init, *args, label: Optional[str] = None, **kwargs):
-        """Add every registered current input to ``init`` and return the sum.
-
-        Callables are called as ``inp(*args, **kwargs)`` (the models pass the
-        membrane potential); plain values are added once and removed.  With
-        ``label`` only inputs registered under that label are used.
-        """
-        return self._sum_inputs("_current_inputs", init, args, label, kwargs)
-
-    def sum_delta_inputs(self, init, *args, label: Optional[str] = None, **kwargs):
-        """Add every registered delta input to ``init``; same rules as currents."""
-        return self._sum_inputs("_delta_inputs", init, args, label, kwargs)
 
     def _has_callable_currents(self):
         return bool(self._current_inputs) and any(callable(v) for v in self._current_inputs.values())

@@ -26,7 +26,7 @@ from typing import List, Optional
 import numpy as np
 import saiunit as u
 
-from .simulate import SimulationResult, simulate
+from ._simulate import SimulationResult, simulate
 
 __all__ = ["spike_times", "firing_rate", "population_rate", "isi", "isi_cv", "fi_curve"]
 

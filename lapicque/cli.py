@@ -369,7 +369,7 @@ def _record_names(cls) -> Tuple[str, ...]:
 
 def cmd_run(args) -> int:
     from . import plot as lplot
-    from .simulate import simulate
+    from ._simulate import simulate
 
     cls = _model_class(args.model)
     if args.n < 1:
@@ -511,7 +511,7 @@ def _demo_model(name, quick, log):
     """One run per model: an f-I population (constant currents) plus one neuron with a current step."""
     from . import plot as lplot
     from .analysis import firing_rate
-    from .simulate import simulate
+    from ._simulate import simulate
 
     models = _models()
     cls = models[name]
@@ -561,7 +561,7 @@ def _demo_population(quick):
 
     from . import plot as lplot
     from .analysis import firing_rate, isi_cv, population_rate
-    from .simulate import simulate
+    from ._simulate import simulate
 
     models = _models()
     n = 1000

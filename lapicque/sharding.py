@@ -404,7 +404,7 @@ def compiled_text(model, current, duration, dt=None, record=("spike",), **kwargs
     :func:`collectives` to see what would move between devices.  The model's
     state is initialized as ``simulate`` would, but not advanced.
     """
-    from .simulate import simulate
+    from ._simulate import simulate
 
     args = {} if dt is None else {"dt": dt}
     return simulate(model, current, duration, record=record, _compile_only=True, **args, **kwargs)

@@ -1,0 +1,3 @@
+"""Delays in whole steps: the one delay rule of every projection."""
+
+__all__ = []

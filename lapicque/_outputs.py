@@ -1,0 +1,3 @@
+"""Synaptic outputs: COBA, CUBA, MgBlock (current from a synaptic variable and the membrane potential)."""
+
+__all__ = []

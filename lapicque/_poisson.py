@@ -1,0 +1,3 @@
+"""Poisson inputs: PoissonSpike, PoissonEncoder, PoissonInput."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Projections: AlignPostProj, DeltaProj, CurrentProj (comm -> synapse -> output -> post, with delays)."""
+
+__all__ = []

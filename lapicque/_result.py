@@ -1,0 +1,255 @@
+"""What a run recorded: :class:`SimulationResult`.
+
+Spike times follow the time convention of :func:`lapicque.simulate`: the
+spike returned by step ``i`` occurs at ``t0 + (i + 1) * dt``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+import saiunit as u
+
+__all__ = ["SimulationResult"]
+
+#: number of neuron-steps per chunk when unpacking packed spikes on the host
+_CHUNK_ELEMENTS = 1 << 26
+
+
+class SimulationResult:
+    """What :func:`simulate` recorded.
+
+    Spike times follow the convention of :func:`lapicque.simulate`: the spike
+    returned by step ``i`` occurs at ``t0 + (i + 1) * dt``.
+
+    Attributes
+    ----------
+    model : Neuron
+        The simulated model, holding its final state.
+    dt : Quantity
+        Time step.
+    t0 : Quantity
+        Time at the start of the run.
+    n_steps : int
+        Number of steps run.
+    shape : tuple of int
+        State shape (``(batch,) + varshape`` or ``varshape``); spikes and
+        traces have this shape after their leading time axis.
+    record_every : int
+        Trace decimation factor ``k``.
+    traces : dict
+        ``name -> Quantity`` (or plain array for unitless / boolean states)
+        of shape ``(n_samples,) + shape``; sample ``j`` is the state after step
+        ``(j + 1) * k - 1``, at time ``trace_times[j]``.
+    trace_times : Quantity
+        ``t0 + (j + 1) * k * dt`` for each trace sample ``j``.
+    spike_mode : {'dense', 'count'}
+        How spikes were recorded.
+
+    Examples
+    --------
+    >>> import saiunit as u, lapicque
+    >>> res = lapicque.simulate(lapicque.LIF(2), 2 * u.mA, 20 * u.ms, record=("V",))
+    >>> res.spikes.shape, res.traces["V"].shape
+    ((200, 2), (200, 2))
+    >>> res.spike_count
+    array([5, 5])
+    >>> print(res.spike_times()[0])
+    [ 3.5  7.  10.5 14.  17.5] ms
+    """
+
+    def __init__(self, *, model, dt_ms: float, t0_ms: float, n_steps: int, shape, record_every: int,
+                 traces: Dict[str, Any], spike_mode: str, packed=None, dense=None,
+                 counts=None, first_step=None, last_step=None, count_from_step: int = 0):
+        self.model = model
+        self._dt_ms = float(dt_ms)
+        self._t0_ms = float(t0_ms)
+        self.n_steps = int(n_steps)
+        self.shape = tuple(shape)
+        self.record_every = int(record_every)
+        self.traces = traces
+        self.spike_mode = spike_mode
+        self._packed = packed
+        self._dense = dense
+        self._counts = None if counts is None else np.asarray(counts).reshape(self.shape)
+        self._first = None if first_step is None else np.asarray(first_step).reshape(self.shape)
+        self._last = None if last_step is None else np.asarray(last_step).reshape(self.shape)
+        self._count_from_step = int(count_from_step)
+        self._event_cache = None
+        self._by_neuron = None
+
+    # ---------------------------------------------------------------- times
+    @property
+    def dt(self):
+        return self._dt_ms * u.ms
+
+    @property
+    def t0(self):
+        return self._t0_ms * u.ms
+
+    @property
+    def duration(self):
+        """Length of the run, ``n_steps * dt``."""
+        return self.n_steps * self._dt_ms * u.ms
+
+    @property
+    def t_end(self):
+        """Time at the end of the run (the ``t0`` to continue it with)."""
+        return (self._t0_ms + self.n_steps * self._dt_ms) * u.ms
+
+    @property
+    def times(self):
+        """Time of each step's result, ``t0 + (i + 1) * dt`` (Quantity, ``(n_steps,)``)."""
+        return u.Quantity(self._step_times_ms(np.arange(self.n_steps)), unit=u.ms)
+
+    @property
+    def trace_times(self):
+        k = self.record_every
+        n = self.n_steps // k
+        return u.Quantity(self._step_times_ms(np.arange(n) * k + k - 1), unit=u.ms)
+
+    def _step_times_ms(self, steps):
+        return (self._t0_ms + (np.asarray(steps, dtype=np.float64) + 1.0) * self._dt_ms).astype(np.float32)
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons (product of :attr:`shape`)."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    # ---------------------------------------------------------------- spikes
+    def _require_dense(self, what):
+        if self.spike_mode != "dense":
+            raise ValueError(
+                f"SimulationResult.{what} needs the spikes of every step, but this run used spikes='count' "
+                f"(only counts and first/last spike times were kept); run simulate(..., spikes='dense')."
+            )
+
+    def _events(self):
+        """(steps, neurons) of every spike as int32 arrays, sorted by step then neuron (cached)."""
+        self._require_dense("spike data")
+        if self._event_cache is None:
+            M = self.n_neurons
+            if self._dense is not None:
+                steps, neurons = np.nonzero(self._dense.reshape(self.n_steps, M))
+            else:
+                # sparse in the packed bytes first: only bytes holding a spike are expanded
+                P, row_len = self._packed_rows()
+                rows = max(1, _CHUNK_ELEMENTS // 8 // max(P.shape[1] * P.shape[2], 1))
+                steps, neurons = [], []
+                for s0 in range(0, self.n_steps, rows):
+                    r, q, c = np.nonzero(P[s0:s0 + rows])
+                    bits = np.unpackbits(P[s0:s0 + rows][r, q, c][:, None], axis=1)
+                    k, b = np.nonzero(bits)
+                    steps.append((r[k] + s0).astype(np.int32))
+                    neurons.append((q[k].astype(np.int64) * row_len + c[k] * 8 + b).astype(np.int32))
+                steps = np.concatenate(steps) if steps else np.zeros(0, np.int32)
+                neurons = np.concatenate(neurons) if neurons else np.zeros(0, np.int32)
+            self._event_cache = (steps.astype(np.int32, copy=False), neurons.astype(np.int32, copy=False))
+        return self._event_cache
+
+    def _steps_by_neuron(self):
+        """(spike steps grouped by neuron, in time order within each; start offset of each neuron)."""
+        if self._by_neuron is None:
+            steps, neurons = self._events()
+            order = np.argsort(neurons, kind="stable")
+            offsets = np.concatenate([[0], np.cumsum(self.spike_count.reshape(-1))])
+            self._by_neuron = (steps[order], offsets)
+        return self._by_neuron
+
+    def _packed_rows(self):
+        """The packed bits as ``(n_steps, rows, bytes)`` and the number of neurons per row.
+
+        A run on one device packs all neurons into one row (``_packed`` of
+        shape ``(n_steps, bytes)``); a sharded run packs each row of the
+        state's last axis separately (``(n_steps, rows, bytes)``, rows = the
+        product of the other axes), so that each device packs its own neurons.
+        """
+        P = self._packed
+        if P.ndim == 2:
+            return P[:, None, :], self.n_neurons
+        return P, (self.shape[-1] if self.shape else 1)
+
+    @property
+    def spikes(self) -> np.ndarray:
+        """Boolean spike raster of shape ``(n_steps,) + shape`` (unpacked on first access)."""
+        self._require_dense("spikes")
+        if self._dense is None:
+            P, row_len = self._packed_rows()
+            self._dense = np.unpackbits(P, axis=2, count=row_len).view(bool).reshape(
+                (self.n_steps,) + self.shape)
+        return self._dense.reshape((self.n_steps,) + self.shape)
+
+    @property
+    def spike_count(self) -> np.ndarray:
+        """Number of spikes of each neuron (integer array of :attr:`shape`)."""
+        if self._counts is None:
+            _, neurons = self._events()
+            self._counts = np.bincount(neurons, minlength=self.n_neurons).reshape(self.shape)
+        return self._counts
+
+    def spike_events(self):
+        """All spikes as ``(times, neuron_indices)``, sorted by time, then neuron.
+
+        ``neuron_indices`` index the flattened :attr:`shape` (C order).
+
+        Returns
+        -------
+        times : Quantity
+            Spike times (ms), shape ``(n_spikes,)``.
+        neurons : numpy.ndarray of int32
+            Flat index of the neuron of each spike.
+        """
+        steps, neurons = self._events()
+        return u.Quantity(self._step_times_ms(steps), unit=u.ms), neurons
+
+    def spike_times(self) -> List:
+        """Spike times of each neuron: a list (over the flattened :attr:`shape`) of Quantity arrays (ms)."""
+        steps, offsets = self._steps_by_neuron()
+        t = self._step_times_ms(steps)
+        return [u.Quantity(x, unit=u.ms) for x in np.split(t, offsets[1:-1])]
+
+    @property
+    def first_spike_time(self):
+        """Time of each neuron's first (counted) spike; NaN where it never spiked."""
+        return self._first_last("first")
+
+    @property
+    def last_spike_time(self):
+        """Time of each neuron's last (counted) spike; NaN where it never spiked."""
+        return self._first_last("last")
+
+    def _first_last(self, which):
+        if self.spike_mode == "count":
+            steps = self._first if which == "first" else self._last
+        else:
+            st, offsets = self._steps_by_neuron()
+            has = offsets[1:] > offsets[:-1]
+            pick = offsets[:-1] if which == "first" else offsets[1:] - 1
+            steps = np.where(has, st[np.minimum(pick, max(len(st) - 1, 0))] if len(st) else -1, -1)
+            steps = steps.reshape(self.shape)
+        out = np.where(steps >= 0, self._step_times_ms(np.maximum(steps, 0)), np.nan).astype(np.float32)
+        return u.Quantity(out, unit=u.ms)
+
+    def rate(self):
+        """Mean firing rate of each neuron over the run (Quantity in Hz, array of :attr:`shape`).
+
+        With ``spikes='count'`` and ``count_from``, only the counted window is used.
+        """
+        window_ms = (self.n_steps - self._count_from_step) * self._dt_ms
+        return u.Quantity(self.spike_count / (window_ms * 1e-3), unit=u.Hz)
+
+    # ---------------------------------------------------------------- misc
+    def __getitem__(self, name):
+        if name == "spike":
+            return self.spikes
+        try:
+            return self.traces[name]
+        except KeyError:
+            raise KeyError(f"no trace {name!r} was recorded; recorded: {sorted(self.traces)} "
+                           f"(and 'spike')") from None
+
+    def __repr__(self):
+        tr = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.traces.items()) or "none"
+        return (f"SimulationResult({type(self.model).__name__}, shape={self.shape}, n_steps={self.n_steps}, "
+                f"dt={self._dt_ms} ms, spikes={self.spike_mode!r}, traces: {tr})")

@@ -1,0 +1,3 @@
+"""Short-term plasticity: STP (Tsodyks-Markram facilitation and depression) and STD."""
+
+__all__ = []
