@@ -6,12 +6,27 @@ spike returned by step ``i`` occurs at ``t0 + (i + 1) * dt``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import numpy as np
 import saiunit as u
 
-__all__ = ["SimulationResult"]
+__all__ = ["SimulationResult", "SpikeEvents"]
+
+
+class SpikeEvents(NamedTuple):
+    """Every spike of a run, sorted by time then neuron (the compact form).
+
+    Attributes
+    ----------
+    times : Quantity
+        Spike times (ms), shape ``(n_spikes,)``.
+    neurons : numpy.ndarray of int32
+        Flat (C-order) index of the spiking neuron, shape ``(n_spikes,)``.
+    """
+
+    times: Any
+    neurons: np.ndarray
 
 #: number of neuron-steps per chunk when unpacking packed spikes on the host
 _CHUNK_ELEMENTS = 1 << 26
@@ -51,18 +66,26 @@ class SimulationResult:
     --------
     >>> import saiunit as u, lapicque
     >>> res = lapicque.simulate(lapicque.LIF(2), 2 * u.mA, 20 * u.ms, record=("V",))
-    >>> res.spikes.shape, res.traces["V"].shape
-    ((200, 2), (200, 2))
     >>> res.spike_count
     array([5, 5])
-    >>> print(res.spike_times()[0])
+    >>> print(res.spike_times[0])
     [ 3.5  7.  10.5 14.  17.5] ms
+    >>> print(res.rate)
+    [250. 250.] Hz
+    >>> times, neurons = res.spike_events
+    >>> neurons[:4]
+    array([0, 1, 0, 1], dtype=int32)
+    >>> res.spike_raster().shape, res.traces["V"].shape    # the dense raster only on request
+    ((200, 2), (200, 2))
     """
 
     def __init__(self, *, model, dt_ms: float, t0_ms: float, n_steps: int, shape, record_every: int,
                  traces: Dict[str, Any], spike_mode: str, packed=None, dense=None,
-                 counts=None, first_step=None, last_step=None, count_from_step: int = 0):
+                 counts=None, first_step=None, last_step=None, count_from_step: int = 0,
+                 meta: Optional[Dict[str, Any]] = None, events=None):
         self.model = model
+        #: run metadata (seed, input description, versions, ... as given by the caller or read from a file)
+        self.meta = dict(meta or {})
         self._dt_ms = float(dt_ms)
         self._t0_ms = float(t0_ms)
         self.n_steps = int(n_steps)
@@ -76,7 +99,8 @@ class SimulationResult:
         self._first = None if first_step is None else np.asarray(first_step).reshape(self.shape)
         self._last = None if last_step is None else np.asarray(last_step).reshape(self.shape)
         self._count_from_step = int(count_from_step)
-        self._event_cache = None
+        self._event_cache = None if events is None else (
+            np.asarray(events[0], np.int32), np.asarray(events[1], np.int32))
         self._by_neuron = None
 
     # ---------------------------------------------------------------- times
@@ -127,8 +151,8 @@ class SimulationResult:
 
     def _events(self):
         """(steps, neurons) of every spike as int32 arrays, sorted by step then neuron (cached)."""
-        self._require_dense("spike data")
         if self._event_cache is None:
+            self._require_dense("spike data")
             M = self.n_neurons
             if self._dense is not None:
                 steps, neurons = np.nonzero(self._dense.reshape(self.n_steps, M))
@@ -170,15 +194,32 @@ class SimulationResult:
             return P[:, None, :], self.n_neurons
         return P, (self.shape[-1] if self.shape else 1)
 
-    @property
-    def spikes(self) -> np.ndarray:
-        """Boolean spike raster of shape ``(n_steps,) + shape`` (unpacked on first access)."""
-        self._require_dense("spikes")
-        if self._dense is None:
+    def spike_raster(self) -> np.ndarray:
+        """The dense boolean spike raster, shape ``(n_steps,) + shape`` (built on request).
+
+        This is the one place a result expands its spikes into one byte per
+        neuron and step (``n_steps * n_neurons`` bytes: 1 GB for 10^5 neurons
+        over 10^4 steps); :attr:`spike_events`, :attr:`spike_times` and
+        :attr:`spike_count` never form it.
+        """
+        self._require_dense("spike_raster()")
+        if self._dense is not None:
+            return self._dense.reshape((self.n_steps,) + self.shape)
+        if self._packed is not None:
             P, row_len = self._packed_rows()
-            self._dense = np.unpackbits(P, axis=2, count=row_len).view(bool).reshape(
-                (self.n_steps,) + self.shape)
-        return self._dense.reshape((self.n_steps,) + self.shape)
+            dense = np.unpackbits(P, axis=2, count=row_len).view(bool)
+            return dense.reshape((self.n_steps,) + self.shape)
+        steps, neurons = self._events()
+        dense = np.zeros((self.n_steps, self.n_neurons), bool)
+        dense[steps, neurons] = True
+        return dense.reshape((self.n_steps,) + self.shape)
+
+    @property
+    def spikes(self):
+        raise AttributeError(
+            "SimulationResult.spikes was removed: the dense raster is explicit now. Use res.spike_raster() "
+            "for the (n_steps, ...) bool array, or the compact res.spike_events (times, neurons), "
+            "res.spike_times (per neuron) and res.spike_count.")
 
     @property
     def spike_count(self) -> np.ndarray:
@@ -188,21 +229,23 @@ class SimulationResult:
             self._counts = np.bincount(neurons, minlength=self.n_neurons).reshape(self.shape)
         return self._counts
 
-    def spike_events(self):
-        """All spikes as ``(times, neuron_indices)``, sorted by time, then neuron.
+    @property
+    def spike_events(self) -> SpikeEvents:
+        """All spikes as :class:`SpikeEvents` ``(times, neurons)``, sorted by time, then neuron.
 
-        ``neuron_indices`` index the flattened :attr:`shape` (C order).
-
-        Returns
-        -------
-        times : Quantity
-            Spike times (ms), shape ``(n_spikes,)``.
-        neurons : numpy.ndarray of int32
-            Flat index of the neuron of each spike.
+        ``neurons`` index the flattened :attr:`shape` (C order); ``times`` is a
+        Quantity in ms.  This is the compact form of the spikes (two numbers
+        per spike).
         """
         steps, neurons = self._events()
-        return u.Quantity(self._step_times_ms(steps), unit=u.ms), neurons
+        return SpikeEvents(u.Quantity(self._step_times_ms(steps), unit=u.ms), neurons)
 
+    @property
+    def spike_steps(self):
+        """Step index ``i`` (time ``t0 + (i + 1) dt``) and neuron of every spike, as two int32 arrays."""
+        return self._events()
+
+    @property
     def spike_times(self) -> List:
         """Spike times of each neuron: a list (over the flattened :attr:`shape`) of Quantity arrays (ms)."""
         steps, offsets = self._steps_by_neuron()
@@ -231,6 +274,7 @@ class SimulationResult:
         out = np.where(steps >= 0, self._step_times_ms(np.maximum(steps, 0)), np.nan).astype(np.float32)
         return u.Quantity(out, unit=u.ms)
 
+    @property
     def rate(self):
         """Mean firing rate of each neuron over the run (Quantity in Hz, array of :attr:`shape`).
 
@@ -241,13 +285,14 @@ class SimulationResult:
 
     # ---------------------------------------------------------------- misc
     def __getitem__(self, name):
-        if name == "spike":
-            return self.spikes
+        if name in ("spike", "spikes"):
+            raise KeyError("spikes are not a trace: use res.spike_raster() for the dense (n_steps, ...) array, "
+                           "or res.spike_events / res.spike_times / res.spike_count")
         try:
             return self.traces[name]
         except KeyError:
             raise KeyError(f"no trace {name!r} was recorded; recorded: {sorted(self.traces)} "
-                           f"(and 'spike')") from None
+                           f"(spikes: res.spike_events, res.spike_raster())") from None
 
     def __repr__(self):
         tr = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.traces.items()) or "none"

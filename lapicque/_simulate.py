@@ -23,7 +23,7 @@ What a run *stores* per step dominates both its speed and its memory:
 
 * spikes are stored as bits (``jnp.packbits`` inside the loop: one bit per
   neuron and step, 125 MB for 10^5 neurons over 10^4 steps) and unpacked only
-  when :attr:`SimulationResult.spikes` is read; spike times are extracted in
+  when :meth:`SimulationResult.spike_raster` is called; spike times are extracted in
   chunks without ever forming the full boolean array;
 * ``spikes='count'`` keeps no per-step spike data at all, only the per-neuron
   count and first/last spike steps (what rates and f-I curves need);
@@ -427,7 +427,7 @@ def simulate(
     Returns
     -------
     SimulationResult
-        ``times``, ``spikes`` / ``spike_times()`` / ``spike_count``,
+        ``times``, ``spike_events`` / ``spike_times`` / ``spike_count`` / ``spike_raster()``,
         ``traces`` (Quantities), ``trace_times`` and the ``model``.
 
     Notes
@@ -454,7 +454,7 @@ def simulate(
     A current that is a function of time, and a refractory model:
 
     >>> res = lapicque.simulate(lapicque.LIFRef(1), lambda t: 5 * u.mA * (t >= 50 * u.ms), 100 * u.ms)
-    >>> print(res.spike_times()[0][:2])
+    >>> print(res.spike_times[0][:2])
     [51.2 57.2] ms
     """
     if not isinstance(model, brainstate.nn.Module):

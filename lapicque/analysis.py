@@ -112,7 +112,7 @@ def spike_times(spikes, dt=None, t0=0. * u.ms) -> List:
     [] ms
     """
     if isinstance(spikes, SimulationResult):
-        return spikes.spike_times()
+        return spikes.spike_times
     steps, neurons, n_steps, shape, dt_ms, t0_ms = _as_result_events(spikes, dt, t0)
     M = int(np.prod(shape, dtype=np.int64))
     order = np.argsort(neurons, kind="stable")
@@ -163,7 +163,7 @@ def firing_rate(spikes, dt=None, *, start=None, stop=None, method: str = "count"
         if start is not None or stop is not None or method != "count":
             raise ValueError("firing_rate: start/stop and method='isi' need dense spikes; this result only has "
                              "counts (use analysis.fi_curve or simulate(..., spikes='dense')).")
-        return spikes.rate()
+        return spikes.rate
     steps, neurons, n_steps, shape, dt_ms, t0_ms = _as_result_events(spikes, dt, t0)
     M = int(np.prod(shape, dtype=np.int64))
     lo = t0_ms if start is None else _ms(start, "start")

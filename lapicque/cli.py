@@ -384,8 +384,8 @@ def cmd_run(args) -> int:
     res = simulate(model, current, duration, dt, record=record, progress=None if args.progress else False)
 
     counts = res.spike_count.reshape(-1)
-    rates = np.asarray(res.rate().to_decimal(u.Hz)).reshape(-1)
-    times = res.spike_times()
+    rates = np.asarray(res.rate.to_decimal(u.Hz)).reshape(-1)
+    times = res.spike_times
     n_word = "neuron" if args.n == 1 else "neurons"
     print(f"{cls.__name__}: {args.n} {n_word}, current {args.current}, {format_quantity(duration, 'time')} "
           f"at dt = {format_quantity(dt, 'time')}")

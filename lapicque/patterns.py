@@ -544,7 +544,7 @@ def _run_loop(model, I_mA: np.ndarray, dt_ms: float, record: Sequence[str]):
     if sim is not None:
         res = sim(model, current, n_steps * dt_ms * u.ms, dt=dt_ms * u.ms, record=tuple(record),
                   time_varying=True, progress=False)
-        spikes = np.asarray(res.spikes).reshape(n_steps, -1)
+        spikes = np.asarray(res.spike_raster()).reshape(n_steps, -1)
         traces = {k: np.asarray(u.Quantity(res.traces[k]).to_decimal(_TRACE_UNITS[k])).reshape(n_steps, -1)
                   for k in record}
         return spikes, traces

@@ -279,7 +279,7 @@ def voltage(result, neuron: int = 0, ax=None, *, var: str = "V", mark_spikes: bo
         else:
             ax.plot(t, thr, color="0.45", lw=0.9, ls="--", label=thr_label)
     if mark_spikes and result.spike_mode == "dense":
-        st = _times_ms(result.spike_times()[neuron])
+        st = _times_ms(result.spike_times[neuron])
         if st.size:
             lo, hi = float(np.min(v)), float(np.max(v))
             span = max(hi - lo, 1e-3)

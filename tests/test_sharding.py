@@ -39,7 +39,7 @@ def mant(x):
     return np.asarray(u.get_mantissa(x), dtype=np.float64)
 
 def compare(a, b, names=()):
-    r = {"spikes_equal": bool(np.array_equal(a.spikes, b.spikes)) if a.spike_mode == "dense" else None,
+    r = {"spikes_equal": bool(np.array_equal(a.spike_raster(), b.spike_raster())) if a.spike_mode == "dense" else None,
          "counts_equal": bool(np.array_equal(a.spike_count, b.spike_count)),
          "n_spikes": int(np.sum(a.spike_count)), "shape": list(b.shape), "trace_diff": {}, "trace_scale": {}}
     for n in names:
@@ -95,7 +95,7 @@ lap("count_fn")
 I = np.linspace(0., 6., 1000) * u.mA
 runs = [lq.simulate(lq.ALIF(1000, tau=np.linspace(5., 20., 1000) * u.ms), I, 20 * u.ms, record=("V", "a"), devices=d)
         for d in (1, 3, 4)]
-out["by_devices"] = all(np.array_equal(r.spikes, runs[0].spikes)
+out["by_devices"] = all(np.array_equal(r.spike_raster(), runs[0].spike_raster())
                         and all(np.array_equal(mant(r.traces[n]), mant(runs[0].traces[n])) for n in ("V", "a"))
                         for r in runs[1:])
 out["by_devices_spikes"] = int(runs[0].spike_count.sum())
@@ -106,7 +106,7 @@ I = rng.uniform(2., 8., (6, 5)) * u.mA
 a = lq.simulate(lq.ALIF((6, 5)), I, 20 * u.ms, record=("V", "a"))
 b = lq.simulate(lq.ALIF((6, 5)), I, 20 * u.ms, record=("V", "a"), devices=4)
 out["two_dim"] = compare(a, b, ("V", "a"))
-out["two_dim"]["events_equal"] = bool(np.array_equal(a.spike_events()[1], b.spike_events()[1]))
+out["two_dim"]["events_equal"] = bool(np.array_equal(a.spike_events[1], b.spike_events[1]))
 
 lap("two_dim")
 # 6. continuing a sharded run (init=False) equals one long run
@@ -116,7 +116,7 @@ m = lq.LIFRef(101)
 first = lq.simulate(m, I, 20 * u.ms, record="V", devices=4)
 second = lq.simulate(m, I, 20 * u.ms, record="V", devices=4, init=False, t0=first.t_end)
 out["continue"] = {
-    "spikes": bool(np.array_equal(np.concatenate([first.spikes, second.spikes]), whole.spikes)),
+    "spikes": bool(np.array_equal(np.concatenate([first.spike_raster(), second.spike_raster()]), whole.spike_raster())),
     "V": float(np.max(np.abs(np.concatenate([first.traces["V"].mantissa, second.traces["V"].mantissa])
                              - whole.traces["V"].mantissa)))}
 
@@ -169,7 +169,7 @@ tau = np.linspace(5., 20., N) * u.ms
 a = lq.simulate(lq.AdExIFRef(N, tau=tau), I, 20 * u.ms, record=("V", "w"))           # this process alone
 m = lq.AdExIFRef(N, tau=tau)
 b = lq.simulate(m, I, 20 * u.ms, record=("V", "w"), devices=jax.devices())           # all 4 devices, 2 processes
-out.update(spikes=bool(np.array_equal(a.spikes, b.spikes)), n=int(a.spike_count.sum()),
+out.update(spikes=bool(np.array_equal(a.spike_raster(), b.spike_raster())), n=int(a.spike_count.sum()),
            V=float(np.max(np.abs(a.traces["V"].mantissa - b.traces["V"].mantissa))), final=list(m.V.value.shape))
 # an even N stays spread over both processes; continuing from it works
 m = lq.LIF(1024)
@@ -330,14 +330,14 @@ def test_one_device_equals_unsharded_and_rows_layout_of_spikes():
     a = lq.simulate(lq.LIF(70), I, 30 * u.ms, record="V", batch_size=2)
     b = lq.simulate(lq.LIF(70), I, 30 * u.ms, record="V", batch_size=2, devices=1)
     assert b._packed.shape == (300, 2, 9)  # one packed row per batch entry
-    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.spike_raster(), b.spike_raster())
     np.testing.assert_array_equal(a.spike_count, b.spike_count)
-    ta, na = a.spike_events()
-    tb, nb = b.spike_events()
+    ta, na = a.spike_events
+    tb, nb = b.spike_events
     np.testing.assert_array_equal(na, nb)
     np.testing.assert_array_equal(ta.mantissa, tb.mantissa)
     np.testing.assert_allclose(a.traces["V"].mantissa, b.traces["V"].mantissa, atol=1e-5)
-    assert [len(x) for x in a.spike_times()] == [len(x) for x in b.spike_times()]
+    assert [len(x) for x in a.spike_times] == [len(x) for x in b.spike_times]
 
 
 def test_errors_in_this_process():
