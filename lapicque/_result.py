@@ -283,6 +283,54 @@ class SimulationResult:
         window_ms = (self.n_steps - self._count_from_step) * self._dt_ms
         return u.Quantity(self.spike_count / (window_ms * 1e-3), unit=u.Hz)
 
+    # ---------------------------------------------------------------- files
+    def save(self, path) -> str:
+        """Write this result to an ``.npz`` file (compressed, no pickle); return the path.
+
+        Stored: the spikes (``(step, neuron)`` events, or counts and first/last
+        spike steps of a ``spikes='count'`` run), every trace with its unit,
+        the model's class, size and every parameter with its unit, ``dt``,
+        ``t0``, the duration, :attr:`meta` (seed, input, ...) and the versions
+        of Python, lapicque, JAX, brainstate, braintools and saiunit.  Read it
+        back with :meth:`load`.
+
+        Examples
+        --------
+        >>> import os, tempfile, saiunit as u, lapicque
+        >>> res = lapicque.simulate(lapicque.LIF(2), 2 * u.mA, 20 * u.ms, record=("V",))
+        >>> path = res.save(os.path.join(tempfile.mkdtemp(), "run.npz"))
+        >>> back = lapicque.SimulationResult.load(path)
+        >>> print(back.spike_times[0])
+        [ 3.5  7.  10.5 14.  17.5] ms
+        >>> back.traces["V"].unit, back.meta["model_saved"]["class"], type(back.model).__name__
+        (Unit("mV"), 'LIF', 'LIF')
+        """
+        from ._result_io import save_result
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path) -> "SimulationResult":
+        """Read a result written by :meth:`save`.
+
+        The model is rebuilt from the stored class and parameters (a fresh
+        model, states not initialized) when it is a lapicque model, else
+        :attr:`model` is ``None``; the saved description is in
+        ``meta['model_saved']``.
+        """
+        from ._result_io import load_result
+        return load_result(path)
+
+    def to_neo(self, name: Optional[str] = None):
+        """This run as a ``neo.Block`` (optional extra: ``pip install 'lapicque[neo]'``).
+
+        One ``Segment`` with a ``SpikeTrain`` per neuron (ms, ``t_start = t0``,
+        ``t_stop = t0 + duration``) and an ``AnalogSignal`` per recorded
+        trace (shape ``(n_samples, n_neurons)``, with its unit; sample ``j``
+        at ``t0 + (j + 1) k dt``), so Elephant's analyses apply directly.
+        """
+        from ._result_io import to_neo
+        return to_neo(self, name)
+
     # ---------------------------------------------------------------- misc
     def __getitem__(self, name):
         if name in ("spike", "spikes"):
@@ -296,5 +344,7 @@ class SimulationResult:
 
     def __repr__(self):
         tr = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.traces.items()) or "none"
-        return (f"SimulationResult({type(self.model).__name__}, shape={self.shape}, n_steps={self.n_steps}, "
+        cls = type(self.model).__name__ if self.model is not None else \
+            (self.meta.get("model_saved") or {}).get("class")
+        return (f"SimulationResult({cls}, shape={self.shape}, n_steps={self.n_steps}, "
                 f"dt={self._dt_ms} ms, spikes={self.spike_mode!r}, traces: {tr})")

@@ -1,0 +1,153 @@
+"""SimulationResult: one interface of properties, explicit dense spikes, NPZ round trip, neo export."""
+
+import numpy as np
+import pytest
+import saiunit as u
+
+import lapicque as lq
+from lapicque import analysis
+from lapicque._result import SimulationResult
+
+
+def _hand_made(dense, dt_ms=0.5, t0_ms=10.0, **kw):
+    """A result built from a known raster (no simulation): the independent reference."""
+    n_steps = dense.shape[0]
+    return SimulationResult(model=None, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=dense.shape[1:],
+                            record_every=1, traces={}, spike_mode="dense", dense=dense, **kw)
+
+
+@pytest.fixture
+def raster():
+    rng = np.random.default_rng(3)
+    r = rng.random((400, 2, 3)) < 0.05
+    r[:, 1, 2] = False  # one silent neuron
+    return r
+
+
+def test_properties_match_the_raster(raster):
+    res = _hand_made(raster)
+    flat = raster.reshape(400, -1)
+    t_of = lambda steps: 10.0 + (steps + 1) * 0.5  # noqa: E731 - step i reports at t0 + (i + 1) dt
+    assert len(res.spike_times) == 6
+    for j in range(6):
+        np.testing.assert_allclose(res.spike_times[j].to_decimal(u.ms), t_of(np.nonzero(flat[:, j])[0]), rtol=1e-6)
+    np.testing.assert_array_equal(res.spike_count, raster.sum(0))
+    np.testing.assert_allclose(res.rate.to_decimal(u.Hz), raster.sum(0) / 0.2, rtol=1e-6)
+    first = np.array([t_of(np.nonzero(flat[:, j])[0][0]) if flat[:, j].any() else np.nan for j in range(6)])
+    last = np.array([t_of(np.nonzero(flat[:, j])[0][-1]) if flat[:, j].any() else np.nan for j in range(6)])
+    np.testing.assert_allclose(res.first_spike_time.to_decimal(u.ms).reshape(-1), first, rtol=1e-6)
+    np.testing.assert_allclose(res.last_spike_time.to_decimal(u.ms).reshape(-1), last, rtol=1e-6)
+    times, neurons = res.spike_events
+    steps, ref_neurons = np.nonzero(flat)
+    np.testing.assert_array_equal(neurons, ref_neurons)
+    np.testing.assert_allclose(times.to_decimal(u.ms), t_of(steps), rtol=1e-6)
+    np.testing.assert_array_equal(res.spike_raster(), raster)
+
+
+def test_dense_spikes_are_explicit(raster):
+    res = _hand_made(raster)
+    with pytest.raises(AttributeError, match="spike_raster"):
+        res.spikes  # noqa: B018
+    with pytest.raises(KeyError, match="spike_raster"):
+        res["spike"]
+    # a result built from events rebuilds the same raster
+    steps, neurons = np.nonzero(raster.reshape(400, -1))
+    ev = SimulationResult(model=None, dt_ms=0.5, t0_ms=10.0, n_steps=400, shape=(2, 3), record_every=1,
+                          traces={}, spike_mode="dense", events=(steps, neurons))
+    np.testing.assert_array_equal(ev.spike_raster(), raster)
+
+
+def test_packed_bits_give_the_same_spikes(raster):
+    """The engine's packed form (one row of bits per step) reads as the raster it encodes."""
+    packed = np.packbits(raster.reshape(400, -1), axis=1)
+    res = SimulationResult(model=None, dt_ms=0.5, t0_ms=10.0, n_steps=400, shape=(2, 3), record_every=1,
+                           traces={}, spike_mode="dense", packed=packed)
+    np.testing.assert_array_equal(res.spike_raster(), raster)
+    np.testing.assert_array_equal(res.spike_count, raster.sum(0))
+
+
+def test_save_load_round_trip(tmp_path):
+    model = lq.AdExIFRef(3, tau_ref=2 * u.ms, a=np.array([0.5, 1.0, 2.0], np.float32) * u.siemens,
+                         spk_reset="hard")
+    res = lq.simulate(model, [10., 30., 50.] * u.mA, 40 * u.ms, dt=0.05 * u.ms, record=("V", "w"),
+                      record_every=4, progress=False)
+    res.meta.update(seed=7, input="constant 10-50 mA")
+    back = SimulationResult.load(res.save(tmp_path / "run.npz"))
+    np.testing.assert_array_equal(back.spike_raster(), res.spike_raster())
+    assert [len(t) for t in back.spike_times] == [len(t) for t in res.spike_times]
+    for name in ("V", "w"):
+        assert back.traces[name].unit == res.traces[name].unit
+        np.testing.assert_array_equal(back.traces[name].mantissa, res.traces[name].mantissa)
+    np.testing.assert_array_equal(back.trace_times.mantissa, res.trace_times.mantissa)
+    assert (back.n_steps, back.shape, back.record_every, back.dt, back.t0) == \
+        (res.n_steps, res.shape, res.record_every, res.dt, res.t0)
+    assert back.meta["seed"] == 7 and back.meta["input"] == "constant 10-50 mA"
+    assert {"python", "lapicque", "jax", "brainstate", "braintools", "saiunit"} <= set(back.meta["versions"])
+    saved = back.meta["model_saved"]
+    assert saved["class"] == "AdExIFRef" and saved["options"]["spk_reset"] == "hard"
+    arr, unit = saved["params"]["a"]
+    np.testing.assert_array_equal(u.Quantity(arr, unit=unit).to_decimal(u.siemens), [0.5, 1.0, 2.0])
+    assert saved["params"]["tau_ref"][1] == u.ms
+    # the rebuilt model carries every parameter
+    assert isinstance(back.model, lq.AdExIFRef)
+    for name in lq.AdExIFRef._PARAMS:
+        np.testing.assert_allclose(np.broadcast_to(back.model._p(name), (3,)),
+                                   np.broadcast_to(model._p(name), (3,)), rtol=0)
+
+
+def test_count_mode_round_trip(tmp_path):
+    res = lq.simulate(lq.LIFRef(4), [0.5, 2., 3., 4.] * u.mA, 60 * u.ms, spikes="count",
+                      count_from=10 * u.ms, progress=False)
+    back = SimulationResult.load(res.save(str(tmp_path / "count.npz")))
+    assert back.spike_mode == "count"
+    np.testing.assert_array_equal(back.spike_count, res.spike_count)
+    np.testing.assert_array_equal(back.rate.mantissa, res.rate.mantissa)
+    np.testing.assert_array_equal(back.first_spike_time.mantissa, res.first_spike_time.mantissa)
+    np.testing.assert_array_equal(back.last_spike_time.mantissa, res.last_spike_time.mantissa)
+
+
+def test_save_under_a_prefix_lets_containers_hold_several_results():
+    from lapicque._result_io import result_arrays, result_from_arrays
+    a = _hand_made(np.eye(5, 2, dtype=bool))
+    b = _hand_made(np.eye(5, 3, k=-1, dtype=bool), dt_ms=0.1)
+    arrays = {**result_arrays(a, "E/"), **result_arrays(b, "I/")}
+    for prefix, ref in (("E/", a), ("I/", b)):
+        back = result_from_arrays(arrays, prefix)
+        np.testing.assert_array_equal(back.spike_raster(), ref.spike_raster())
+        assert back.dt == ref.dt
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"\.npz"):
+        _hand_made(np.zeros((3, 1), bool)).save(tmp_path / "run.txt")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a lapicque result"):
+        SimulationResult.load(tmp_path / "other.npz")
+
+
+@pytest.mark.filterwarnings("ignore:The .copy. argument in Quantity")
+def test_to_neo_and_elephant_agree_with_analysis():
+    neo = pytest.importorskip("neo")
+    pytest.importorskip("elephant")
+    import quantities as pq
+    from elephant.statistics import cv, isi, mean_firing_rate
+
+    res = lq.simulate(lq.ALIF(4), [1.5, 2., 3., 4.] * u.mA, 200 * u.ms, record=("V", "a"), record_every=2,
+                      progress=False)
+    block = res.to_neo()
+    assert isinstance(block, neo.Block)
+    seg = block.segments[0]
+    assert len(seg.spiketrains) == 4
+    ours_rate = analysis.firing_rate(res).to_decimal(u.Hz)
+    ours_isi = analysis.isi(res)
+    ours_cv = analysis.isi_cv(res)
+    for j, st in enumerate(seg.spiketrains):
+        assert st.units == pq.ms and float(st.t_stop) == pytest.approx(200.0)
+        assert float(mean_firing_rate(st).rescale(pq.Hz)) == pytest.approx(float(ours_rate[j]), rel=1e-6)
+        np.testing.assert_allclose(np.asarray(isi(st).rescale(pq.ms)), ours_isi[j].to_decimal(u.ms), rtol=1e-5)
+        assert float(cv(isi(st))) == pytest.approx(float(ours_cv[j]), rel=1e-5)
+    V = next(s for s in seg.analogsignals if s.name == "V")
+    assert V.units == pq.mV and V.shape == (1000, 4)
+    np.testing.assert_allclose(np.asarray(V.magnitude), res.traces["V"].to_decimal(u.mV), rtol=1e-6)
+    assert float(V.t_start.rescale(pq.ms)) == pytest.approx(float(res.trace_times[0].to_decimal(u.ms)))
+    assert float(V.sampling_period.rescale(pq.ms)) == pytest.approx(0.2)
