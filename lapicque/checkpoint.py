@@ -1,86 +1,132 @@
-"""Checkpoint files: save a neuron group's state to disk and resume exactly.
+"""Checkpoint files: save a neuron group -- or a whole network -- and resume exactly.
 
-A checkpoint holds everything :meth:`Neuron.state_dict` returns -- every
-state variable with its unit, including the refractory bookkeeping of the
-``*Ref`` models (``last_spike_time``, the integer ``ref_steps_left`` counter
-and, with ``ref_var=True``, ``refractory``) -- so that a group restored with
-:func:`load` continues *bit for bit* as the saved one would have.
+:func:`save` writes every state of ``module``, which is either one lapicque
+neuron group or any ``brainstate`` module holding several groups and other
+stateful modules (a network); :func:`load` puts it back so that the run
+continues *bit for bit* as the saved one would have.  States are named by
+their path in ``module.states()`` (``"exc.V"``, ``"proj.weight"``; a single
+group's states by their own names, ``"V"``), and the refractory bookkeeping
+of the ``*Ref`` models (``last_spike_time``, the integer ``ref_steps_left``,
+``refractory``) is saved like any other state.
 
-The file is a `braintools` msgpack checkpoint
-(:func:`braintools.file.msgpack_save`): arrays are stored as raw bytes with
-their dtype and shape, quantities with their unit (dimension exponents and
-scale); nothing is pickled, so loading a file never runs code.  Besides the
-states it records the model class, the group shape, the parameters, the
-lapicque version and, when known, ``dt`` and the simulation time ``t``.
-Parameters are restored only on request, and only those held as
-``brainstate.State`` (trainable).
+What :func:`load` verifies before it writes anything
+----------------------------------------------------
+* **Integrity.**  The file carries the SHA-256 digest of its content; a
+  file with any changed byte raises :class:`CheckpointDamagedError` naming
+  the file and saying it is damaged (see :mod:`lapicque._ckpt_format`).
+* **Parameters.**  For every lapicque neuron group, the saved class, shape,
+  ``spk_reset`` and every parameter must equal the target group's (to a
+  relative 1e-6); a ``tau_ref = 2 ms`` checkpoint does not load into a
+  ``tau_ref = 5 ms`` group.  The error names the parameter and both values;
+  ``check_params=False`` skips the comparison.  Parameters held as
+  ``brainstate.ParamState`` (trainable neuron parameters, the weights of
+  ``brainstate.nn.Linear``...) are compared likewise, or restored from the
+  file with ``restore_params=True``.
+* **Structure.**  The same groups and the same state paths, each state with
+  the saved physical dimension and shape (values are converted to the
+  target's unit and dtype).
+
+A failed load leaves the module's existing states unchanged.  A change of
+``dt`` between save and load raises a :class:`DtChangeWarning`: the state is
+restored, but the continued run is not the one that was saved (refractory
+periods are stored in steps, rates depend on ``dt``).
 
 What a checkpoint does *not* hold: the simulation clock.  ``t`` lives in
-:mod:`brainstate.environ`, not in the model; continue it yourself (step
-``i`` of the resumed run uses ``t = i * dt`` with ``i`` counting on from the
-saved step).  Pass ``t=`` to :func:`save` to keep it in the file and read it
-back with :func:`read`.  The remaining refractory period is stored in steps,
-so resume with the same ``dt``.
+:mod:`brainstate.environ`; continue it yourself (step ``i`` of the resumed
+run uses ``t = i * dt`` with ``i`` counting on from the saved step).  Pass
+``t=`` to :func:`save` to keep it in the file and get it back from
+:func:`read`.
 
 Examples
 --------
 >>> import os, tempfile
 >>> import brainstate, saiunit as u, lapicque
->>> from lapicque import checkpoint
 >>> brainstate.environ.set(dt=0.1 * u.ms)
 >>> lif = lapicque.LIF(3)
 >>> lif.init_state()
 >>> _ = lif.update(12. * u.mA)
 >>> path = os.path.join(tempfile.mkdtemp(), "lif.ckpt")
->>> _ = checkpoint.save(path, lif, t=0.1 * u.ms)
->>> fresh = checkpoint.load(path, lapicque.LIF(3))
+>>> _ = lapicque.save(path, lif, t=0.1 * u.ms)
+>>> fresh = lapicque.load(path, lapicque.LIF(3))
 >>> bool(u.math.all(fresh.V.value == lif.V.value))
 True
->>> print(checkpoint.read(path)["t"])
+>>> print(lapicque.checkpoint.read(path)["t"])
 0.1 ms
+>>> lapicque.load(path, lapicque.LIF(3, tau=20. * u.ms))
+Traceback (most recent call last):
+...
+ValueError: lapicque.load: ...: parameter 'tau' of the LIF group differs: saved 5.0 ms, this one has 20.0 ms...
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import brainstate
-import braintools
-import jax.numpy as jnp
+import jax
 import numpy as np
 import saiunit as u
 
-from ._base import Neuron
+from ._base import Neuron, _fmt_value
+from ._ckpt_format import FORMAT, FORMAT_VERSION, CheckpointDamagedError, read_file, write_file
 
-__all__ = ["save", "load", "read", "FORMAT", "FORMAT_VERSION"]
-
-#: value of the ``format`` field of every lapicque checkpoint
-FORMAT = "lapicque.checkpoint"
-#: version of the file layout; bumped on incompatible changes
-FORMAT_VERSION = 1
+__all__ = ["save", "load", "read", "FORMAT", "FORMAT_VERSION", "CheckpointDamagedError", "DtChangeWarning",
+           "PARAM_RTOL"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+#: relative tolerance of the parameter comparison (float32 round-off is 6e-8)
+PARAM_RTOL = 1e-6
+
+
+class DtChangeWarning(UserWarning):
+    """A checkpoint is loaded under a different ``dt`` than it was saved with."""
+
 
 # --------------------------------------------------------------------------
-# (de)serialization of quantities
+# walking a module
 # --------------------------------------------------------------------------
-def _is_packed_quantity(x) -> bool:
-    return isinstance(x, dict) and {"mantissa", "dim", "scale", "base", "factor"} <= set(x)
+def _join(path: Tuple) -> str:
+    return ".".join(str(p) for p in path)
 
 
-def _unpack(x):
-    """Turn braintools' raw dict form of a quantity back into a Quantity (recursively)."""
-    if _is_packed_quantity(x):
-        unit = u.Unit(dim=u.Dimension(np.asarray(x["dim"])), scale=x["scale"], base=x["base"],
-                      factor=x["factor"])
-        mantissa = np.asarray(x["mantissa"])
-        return mantissa if unit.is_unitless else u.Quantity(mantissa, unit=unit)
-    if isinstance(x, dict):
-        return {k: _unpack(v) for k, v in x.items()}
-    return x
+def _groups(module) -> Dict[str, Neuron]:
+    """Every lapicque neuron group in ``module`` by its node path ('' for the module itself)."""
+    if isinstance(module, Neuron):
+        return {"": module}
+    return {_join(p): node for p, node in module.nodes().items() if isinstance(node, Neuron)}
+
+
+def _under(group: str, spath: str) -> bool:
+    return group == "" or spath.startswith(group + ".")
+
+
+def _other_states(module, groups) -> Dict[str, brainstate.State]:
+    """The states of ``module`` that no neuron group owns, by path."""
+    return {_join(p): s for p, s in module.states().items()
+            if not any(_under(g, _join(p)) for g in groups)}
+
+
+def _leaves(value) -> Dict[str, Any]:
+    """A state's value as {jax key path: leaf}, quantities kept whole ('' for a single array)."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(value, is_leaf=lambda x: isinstance(x, u.Quantity))
+    return {jax.tree_util.keystr(p): leaf for p, leaf in flat}
+
+
+def _in(path: str, spath: str) -> str:
+    return f"{path!r} (state '{spath}')"
+
+
+def _env_dt_ms() -> Optional[float]:
+    try:
+        dt = brainstate.environ.get_dt()
+    except KeyError:
+        return None
+    if isinstance(dt, u.Quantity) and u.have_same_dim(dt, u.ms):
+        return float(np.asarray(dt.to_decimal(u.ms)).reshape(()))
+    return None
 
 
 def _time_ms(value, what: str) -> Optional[float]:
@@ -94,29 +140,30 @@ def _time_ms(value, what: str) -> Optional[float]:
     return float(arr.reshape(()))
 
 
-def _env_dt_ms() -> Optional[float]:
-    try:
-        dt = brainstate.environ.get_dt()
-    except KeyError:
-        return None
-    if isinstance(dt, u.Quantity) and u.have_same_dim(dt, u.ms):
-        return float(np.asarray(dt.to_decimal(u.ms)).reshape(()))
-    return None
-
-
-def _batch_size(model, states) -> Optional[int]:
-    V = states.get("V")
-    if V is None:
-        return None
-    ndim = np.ndim(u.get_mantissa(V))
-    return int(np.shape(u.get_mantissa(V))[0]) if ndim == len(model.varshape) + 1 else None
-
-
 # --------------------------------------------------------------------------
-# public API
+# save
 # --------------------------------------------------------------------------
-def save(path: PathLike, model, *, t=None, overwrite: bool = True) -> str:
-    """Write the state of the neuron group ``model`` to the file ``path``.
+def _group_record(group: Neuron) -> Tuple[dict, dict]:
+    """(metadata, states) of one neuron group."""
+    states = group.state_dict()
+    params, trainable = {}, []
+    for name in getattr(group, "_PARAMS", {}):
+        value = getattr(group, name, None)
+        if value is None:
+            continue
+        if isinstance(value, brainstate.State):  # a trainable parameter (brainstate.ParamState)
+            trainable.append(name)
+            value = value.value
+        params[name] = value if isinstance(value, u.Quantity) else np.asarray(value)
+    V = np.shape(u.get_mantissa(states["V"])) if "V" in states else ()
+    batch = int(V[0]) if len(V) == len(group.varshape) + 1 else -1
+    meta = {"model": type(group).__name__, "in_size": [int(s) for s in group.varshape], "batch_size": batch,
+            "spk_reset": getattr(group, "spk_reset", None), "params": params, "trainable": trainable}
+    return meta, states
+
+
+def save(path: PathLike, module, *, t=None, overwrite: bool = True) -> str:
+    """Write every state of ``module`` (a neuron group or a network) to the file ``path``.
 
     Parameters
     ----------
@@ -124,14 +171,17 @@ def save(path: PathLike, model, *, t=None, overwrite: bool = True) -> str:
         File to write (parent folders are created).  The write is atomic: a
         temporary file is renamed into place, so an interrupted save never
         leaves a truncated checkpoint.
-    model : lapicque.Neuron
-        An initialized neuron group (``init_state`` has been called).
+    module : lapicque.Neuron or brainstate.nn.Module
+        An initialized neuron group, or any brainstate module (a network)
+        whose states exist (``brainstate.nn.init_all_states(module)``).
+        Each lapicque group inside is stored with its class, shape and
+        parameters, so that :func:`load` can check them.
     t : Quantity[time], optional
         The simulation time the state corresponds to (the ``t`` of the next
         step), stored for :func:`read`; lapicque never reads it back itself.
     overwrite : bool, default True
         Replace an existing file; with ``False`` an existing file raises
-        ``braintools.file.InvalidCheckpointPath``.
+        ``FileExistsError``.
 
     Returns
     -------
@@ -141,183 +191,304 @@ def save(path: PathLike, model, *, t=None, overwrite: bool = True) -> str:
     Raises
     ------
     lapicque.StateNotInitializedError
-        If the group has no state yet.
+        If a neuron group has no state yet.
     TypeError
-        If ``model`` is not a lapicque neuron group or ``t`` is not a time.
+        If ``module`` is not a brainstate module, or ``t`` is not a time.
     """
-    if not isinstance(model, Neuron):
-        raise TypeError(f"lapicque.save: model must be a lapicque neuron group; got {type(model).__name__}.")
-    states = model.state_dict()
-    params, trainable = {}, []
-    for name in getattr(model, "_PARAMS", {}):
-        value = getattr(model, name, None)
-        if value is None:
-            continue
-        if isinstance(value, brainstate.State):  # a trainable parameter (brainstate.ParamState)
-            trainable.append(name)
-            value = value.value
-        params[name] = value if isinstance(value, u.Quantity) else np.asarray(value)
+    if not isinstance(module, brainstate.nn.Module):
+        raise TypeError(f"lapicque.save: module must be a lapicque neuron group or a brainstate module "
+                        f"(e.g. a network); got {type(module).__name__}.")
     from . import __version__  # here, not at import time: __init__ imports this module
 
-    batch = _batch_size(model, states)
+    groups = _groups(module)
+    records, states = {}, {}
+    for gpath, group in groups.items():
+        records[gpath], group_states = _group_record(group)
+        states.update({(f"{gpath}.{k}" if gpath else k): {"": v} for k, v in group_states.items()})
+    others = _other_states(module, groups)
+    states.update({spath: _leaves(s.value) for spath, s in others.items()})
     content: Dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "lapicque_version": __version__,
-        "model": type(model).__name__,
-        "in_size": np.asarray(model.varshape, dtype=np.int64),
-        "batch_size": -1 if batch is None else batch,
-        "dt_ms": _env_dt_ms(),
-        "t_ms": _time_ms(t, "t"),
-        "states": dict(states),
-        "params": params,
-        "trainable": trainable,
+        "lapicque_version": __version__, "module": type(module).__name__,
+        "dt_ms": _env_dt_ms(), "t_ms": _time_ms(t, "t"), "groups": records, "states": states,
+        "param_states": sorted(p for p, s in others.items() if isinstance(s, brainstate.ParamState)),
     }
-    return braintools.file.msgpack_save(os.fspath(path), content, overwrite=overwrite)
+    return write_file(os.fspath(path), content, overwrite)
 
 
+# --------------------------------------------------------------------------
+# read
+# --------------------------------------------------------------------------
 def read(path: PathLike) -> Dict[str, Any]:
-    """Read a checkpoint file without loading it into a model.
+    """Read and verify a checkpoint file without loading it into a module.
 
     Returns
     -------
     dict
-        ``model`` (class name), ``in_size`` (tuple), ``batch_size`` (int or
-        None), ``dt`` and ``t`` (time quantities or None), ``states`` and
-        ``params`` (name -> quantity or array), ``trainable`` (names of the
-        parameters held as ``brainstate.State``), ``lapicque_version`` and
-        ``format_version``.
+        ``module`` (class name of the saved module), ``groups`` (node path ->
+        dict of ``model``, ``in_size``, ``batch_size``, ``spk_reset``,
+        ``params``, ``trainable``), ``states`` (state path -> value; a state
+        whose value is a pytree, e.g. ``{'weight': ..., 'bias': ...}``, as
+        {key path: leaf}), ``param_states`` (paths of the saved
+        ``brainstate.ParamState`` outside neuron groups), ``dt`` and ``t``
+        (time quantities or None), ``lapicque_version`` and
+        ``format_version``.  For a single neuron group its metadata is also
+        given at the top level (``model``, ``in_size``, ``batch_size``,
+        ``params``, ``trainable``).
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path``.
-    ValueError
-        If the file is not a lapicque checkpoint, or was
-        written by a newer, incompatible version.
+    CheckpointDamagedError (a ValueError)
+        If the file is damaged (checksum mismatch, truncated, unreadable),
+        is not a lapicque checkpoint, or was written by a newer lapicque.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"lapicque.load: no checkpoint file at {path!r}.")
-    try:
-        raw = braintools.file.msgpack_load(path)
-    except braintools.file.InvalidCheckpointPath as e:
-        raise ValueError(f"lapicque.load: {path!r} is not a readable checkpoint file ({e}).") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ValueError(
-            f"lapicque.load: {path!r} is not a lapicque checkpoint (no '{FORMAT}' header); "
-            f"write checkpoints with lapicque.save(path, model).")
-    version = int(raw.get("format_version", -1))
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"lapicque.load: {path!r} uses checkpoint format {version}, newer than this lapicque "
-            f"understands ({FORMAT_VERSION}); upgrade lapicque.")
-    batch = int(raw["batch_size"])
-    dt, t = raw.get("dt_ms"), raw.get("t_ms")
-    return {
-        "model": raw["model"],
-        "in_size": tuple(int(s) for s in np.asarray(raw["in_size"]).reshape(-1)),
-        "batch_size": None if batch < 0 else batch,
-        "dt": None if dt is None else float(dt) * u.ms,
-        "t": None if t is None else float(t) * u.ms,
-        "states": _unpack(raw["states"]),
-        "params": _unpack(raw.get("params", {})),
-        "trainable": [str(n) for n in (raw.get("trainable") or {}).values()]
-        if isinstance(raw.get("trainable"), dict) else list(raw.get("trainable") or []),
-        "lapicque_version": raw.get("lapicque_version"),
-        "format_version": version,
+    content = read_file(os.fspath(path))
+    groups = {g: _group_info(m) for g, m in content["groups"].items()}
+    info = {
+        "module": content["module"], "groups": groups,
+        "states": {k: (v[""] if set(v) == {""} else v) for k, v in content["states"].items()},
+        "param_states": list(content.get("param_states", [])),
+        "dt": None if content["dt_ms"] is None else float(content["dt_ms"]) * u.ms,
+        "t": None if content["t_ms"] is None else float(content["t_ms"]) * u.ms,
+        "lapicque_version": content["lapicque_version"],
+        "format_version": content.get("format_version", FORMAT_VERSION),
     }
+    if "" in groups:
+        info.update(groups[""])
+    return info
 
 
-def _restore_trainable(model, info, path):
-    """Write the saved values of the parameters ``model`` holds as brainstate.State."""
-    owner = type(model).__name__
-    updates = {}
-    for name, spec in getattr(model, "_PARAMS", {}).items():
-        state = getattr(model, name, None)
+def _group_info(meta: dict) -> dict:
+    batch = int(meta["batch_size"])
+    return {"model": meta["model"], "in_size": tuple(int(s) for s in meta["in_size"]),
+            "batch_size": None if batch < 0 else batch, "spk_reset": meta["spk_reset"],
+            "params": dict(meta["params"]), "trainable": list(meta["trainable"])}
+
+
+# --------------------------------------------------------------------------
+# load: checks (nothing is written until every check passed)
+# --------------------------------------------------------------------------
+def _difference(saved, current) -> Optional[str]:
+    """How ``saved`` differs from ``current`` (values with units), or None when equal."""
+    if isinstance(current, u.Quantity) != isinstance(saved, u.Quantity) or (
+            isinstance(current, u.Quantity) and not u.have_same_dim(saved, current)):
+        return f"saved {_fmt_value(saved)}, this one has {_fmt_value(current)} (another unit dimension)"
+    unit = current.unit if isinstance(current, u.Quantity) else None
+    a = np.asarray(saved.to_decimal(unit) if unit is not None else saved, dtype=np.float64)
+    b = np.asarray(current.to_decimal(unit) if unit is not None else current, dtype=np.float64)
+    try:
+        a, b = np.broadcast_arrays(a, b)
+    except ValueError:
+        return f"saved shape {a.shape}, this one has shape {b.shape}"
+    same = np.isclose(a, b, rtol=PARAM_RTOL, atol=0., equal_nan=True)
+    if same.all():
+        return None
+    index = tuple(int(i) for i in np.argwhere(~same)[0])
+    where = f" at index {index}" if a.ndim else ""
+    suffix = "" if unit is None else f" {unit}"
+    return f"saved {float(a[index])!r}{suffix}, this one has {float(b[index])!r}{suffix}{where}"
+
+
+def _check_group(where: str, gpath: str, group: Neuron, meta: dict, check_model: bool, check_params: bool,
+                 restore_params: bool) -> None:
+    owner = type(group).__name__
+    label = f"the {owner} group" + (f" '{gpath}'" if gpath else "")
+    if check_model and meta["model"] != owner:
+        raise ValueError(f"lapicque.load: {where} holds the state of a {meta['model']} group, not of a {owner} "
+                         f"group; construct a {meta['model']} (or pass check_model=False to load the states "
+                         f"anyway).")
+    shape = tuple(int(s) for s in np.atleast_1d(group.varshape))
+    if tuple(meta["in_size"]) != shape:
+        raise ValueError(f"lapicque.load: {where} holds a group of shape {tuple(meta['in_size'])}; {label} has "
+                         f"shape {shape}.")
+    if not check_params or meta["model"] != owner:  # another class (check_model=False): other parameters
+        return
+    hint = "construct the group with the saved parameters, or pass check_params=False to load anyway"
+    if meta["spk_reset"] is not None and meta["spk_reset"] != getattr(group, "spk_reset", None):
+        raise ValueError(f"lapicque.load: {where}: spk_reset of {label} differs: saved {meta['spk_reset']!r}, "
+                         f"this group has {group.spk_reset!r}; {hint}.")
+    for name in getattr(group, "_PARAMS", {}):
+        current = getattr(group, name, None)
+        if name not in meta["params"] or current is None:
+            continue
+        if isinstance(current, brainstate.State):
+            if restore_params:
+                continue
+            current = current.value
+        diff = _difference(meta["params"][name], current)
+        if diff is not None:
+            raise ValueError(f"lapicque.load: {where}: parameter '{name}' of {label} differs: {diff}; {hint}"
+                             f"{' (or restore_params=True)' if name in meta['trainable'] else ''}.")
+
+
+def _converted(where: str, name: str, saved, current):
+    """``saved`` in the unit, dtype and shape of ``current``; clear error otherwise."""
+    if isinstance(current, u.Quantity):
+        if not isinstance(saved, u.Quantity) or not u.have_same_dim(saved, current):
+            raise TypeError(f"lapicque.load: {where}: the saved '{name}' ({_fmt_value(saved)}) has not the unit "
+                            f"dimension of the target ({current.unit}).")
+        mantissa, unit = np.asarray(saved.to_decimal(current.unit)), current.unit
+    else:
+        if isinstance(saved, u.Quantity) and not saved.is_unitless:
+            raise TypeError(f"lapicque.load: {where}: the saved '{name}' has unit {saved.unit}; the target is "
+                            f"dimensionless.")
+        mantissa, unit = np.asarray(u.get_mantissa(saved)), None
+    want = np.shape(u.get_mantissa(current))
+    if mantissa.shape != want:
+        raise ValueError(f"lapicque.load: {where}: the saved '{name}' has shape {mantissa.shape}; the target has "
+                         f"shape {want}.")
+    mantissa = mantissa.astype(np.asarray(u.get_mantissa(current)).dtype)
+    return mantissa if unit is None else u.Quantity(mantissa, unit=unit)
+
+
+def _trainable_updates(where: str, gpath: str, group: Neuron, meta: dict) -> List[Tuple[brainstate.State, Any]]:
+    """(state, saved value) for the parameters ``group`` holds as brainstate.State."""
+    updates = []
+    for name in getattr(group, "_PARAMS", {}):
+        state = getattr(group, name, None)
         if not isinstance(state, brainstate.State):
             continue
-        if name not in info["params"]:
-            raise ValueError(f"lapicque.load: {path!r} has no saved value for the trainable parameter '{name}'.")
-        saved, current = info["params"][name], state.value
-        if isinstance(current, u.Quantity):
-            if not isinstance(saved, u.Quantity) or not u.have_same_dim(saved, current):
-                raise TypeError(f"lapicque.load: the saved '{name}' ({saved!r}) has not the unit dimension of "
-                                f"{owner}.{name} ({current.unit}).")
-            dtype = np.asarray(current.mantissa).dtype
-            value = u.Quantity(np.asarray(saved.to_decimal(current.unit)).astype(dtype), unit=current.unit)
-        else:
-            if isinstance(saved, u.Quantity):
-                raise TypeError(f"lapicque.load: the saved '{name}' has a unit; {owner}.{name} is dimensionless.")
-            value = np.asarray(saved).astype(np.asarray(current).dtype)
-        if np.shape(u.get_mantissa(value)) != np.shape(u.get_mantissa(current)):
-            raise ValueError(f"lapicque.load: the saved '{name}' has shape {np.shape(u.get_mantissa(value))}; "
-                             f"{owner}.{name} has shape {np.shape(u.get_mantissa(current))}.")
-        updates[name] = value
-    for name, value in updates.items():  # only after every check passed
-        getattr(model, name).value = value
+        if name not in meta["params"]:
+            raise ValueError(f"lapicque.load: {where} has no saved value for the trainable parameter '{name}'.")
+        label = f"{type(group).__name__}.{name}" if not gpath else f"{gpath}.{name}"
+        updates.append((state, _converted(where, label, meta["params"][name], state.value)))
+    return updates
 
 
-def load(path: PathLike, model, *, check_model: bool = True, restore_params: bool = False):
-    """Restore the state saved in ``path`` into the neuron group ``model``.
+def _match_names(where: str, what: str, saved, here, hint: str = "") -> None:
+    saved, here = set(saved), set(here)
+    if saved != here:
+        raise ValueError(f"lapicque.load: {where}: the {what} do not match; missing in the module "
+                         f"{sorted(saved - here)}, not in the file {sorted(here - saved)}.{hint}")
 
-    ``model`` may be freshly constructed (its states are then created with
-    the saved shapes, batch axis included) or already initialized (the saved
-    shapes must then equal the current ones).  Names, shapes and units are
-    checked by :meth:`Neuron.load_state_dict`, which raises a ``ValueError``
-    or ``TypeError`` naming the offending state.  Constructor parameters are
-    not restored (construct ``model`` with the parameters you want), except
-    trainable ones on request (``restore_params``).
+
+def _other_updates(where: str, content: dict, others: Dict[str, brainstate.State], check_params: bool,
+                   restore_params: bool) -> List[Tuple[brainstate.State, Any]]:
+    """(state, value to write) for every state outside the neuron groups."""
+    updates = []
+    params = set(content.get("param_states", []))
+    for spath, state in others.items():
+        saved = content["states"][spath]
+        flat, treedef = jax.tree_util.tree_flatten_with_path(
+            state.value, is_leaf=lambda x: isinstance(x, u.Quantity))
+        current = {jax.tree_util.keystr(p): leaf for p, leaf in flat}
+        _match_names(where, f"leaves of state '{spath}'", saved, current)
+        leaves = [_converted(where, spath + key, saved[key], current[key]) for key in current]
+        if spath in params and not restore_params:
+            if check_params:
+                for key in current:
+                    diff = _difference(saved[key], current[key])
+                    if diff is not None:
+                        raise ValueError(
+                            f"lapicque.load: {where}: parameter '{spath}{key}' differs: {diff}; pass "
+                            f"restore_params=True to load the saved values (or check_params=False).")
+            continue
+        updates.append((state, jax.tree_util.tree_unflatten(treedef, leaves)))
+    return updates
+
+
+def _warn_dt(where: str, saved_dt_ms, groups: Dict[str, Neuron]) -> None:
+    now = _env_dt_ms()
+    if saved_dt_ms is None or now is None or np.isclose(now, float(saved_dt_ms), rtol=1e-6, atol=0.):
+        return
+    held = sum(int(np.sum(np.asarray(g.ref_steps_left.value) > 0)) for g in groups.values()
+               if isinstance(getattr(g, "ref_steps_left", None), brainstate.State))
+    extra = f"; {held} neuron(s) are mid-refractory, counted in steps of the saved dt" if held else ""
+    warnings.warn(f"lapicque.load: {where} was saved at dt = {float(saved_dt_ms)} ms and dt is now {now} ms: "
+                  f"the state is restored but the continued run differs from the saved one{extra}.",
+                  DtChangeWarning, stacklevel=3)
+
+
+# --------------------------------------------------------------------------
+# load
+# --------------------------------------------------------------------------
+def load(path: PathLike, module, *, check_model: bool = True, check_params: bool = True,
+         restore_params: bool = False):
+    """Restore the states saved in ``path`` into ``module`` (a neuron group or a network).
+
+    ``module`` must have the saved structure: the same lapicque neuron groups
+    (by path) and the same other states.  A neuron group may be freshly
+    constructed (its states are then created with the saved shapes, batch
+    axis included); the other states of a network must exist
+    (``brainstate.nn.init_all_states(module)``).  Every check runs before
+    anything is written, and a failed load leaves the existing states as
+    they were.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by :func:`save`.
-    model : lapicque.Neuron
-        The group to restore into.
+    module : lapicque.Neuron or brainstate.nn.Module
+        The group or network to restore into.
     check_model : bool, default True
-        Require ``model`` to be of the saved class (e.g. a ``LIF`` state is
-        not loaded into an ``IF`` group, although both hold only ``V``).
+        Require each neuron group to be of the saved class (e.g. a ``LIF``
+        state is not loaded into an ``IF`` group, although both hold only
+        ``V``).
+    check_params : bool, default True
+        Require each neuron group's parameters and ``spk_reset`` (when the
+        group is of the saved class), and every saved
+        ``brainstate.ParamState``, to equal the saved values (relative
+        tolerance :data:`PARAM_RTOL`); ``False`` loads the states whatever
+        the parameters.
     restore_params : bool, default False
-        Also restore the parameters that ``model`` holds as
-        ``brainstate.State`` (trainable, e.g. ``tau=brainstate.ParamState(10 * u.ms)``)
-        from the saved values (same unit dimension and shape required).
+        Write the saved values into every ``brainstate.ParamState`` instead
+        of comparing them: trainable neuron parameters (e.g.
+        ``tau=brainstate.ParamState(10 * u.ms)``) and the parameters of other
+        modules (e.g. ``brainstate.nn.Linear`` weights).
 
     Returns
     -------
-    lapicque.Neuron
-        ``model`` itself, so that ``net = lapicque.load(path, lapicque.LIF(100))`` works.
+    module
+        ``module`` itself, so that ``net = lapicque.load(path, lapicque.LIF(100))`` works.
+
+    Raises
+    ------
+    CheckpointDamagedError (a ValueError)
+        If the file is damaged or is not a lapicque checkpoint.
+    ValueError, TypeError
+        On any mismatch, naming the group, parameter or state, the saved
+        value and the module's.
 
     Warns
     -----
-    UserWarning
-        If the file records a ``dt`` that differs from the current
-        ``brainstate.environ`` ``dt`` while some neuron is refractory: the
-        remaining refractory period is counted in steps of the saved ``dt``.
+    DtChangeWarning
+        If the file records a ``dt`` other than the current
+        ``brainstate.environ`` ``dt``.
     """
-    if not isinstance(model, Neuron):
-        raise TypeError(f"lapicque.load: model must be a lapicque neuron group; got {type(model).__name__}.")
-    info = read(path)
-    owner = type(model).__name__
-    if check_model and info["model"] != owner:
-        raise ValueError(
-            f"lapicque.load: {os.fspath(path)!r} holds the state of a {info['model']} group, not of a {owner} "
-            f"group; construct a {info['model']} (or pass check_model=False to load the states anyway).")
-    shape = tuple(int(s) for s in np.atleast_1d(model.varshape))
-    if info["in_size"] != shape:
-        raise ValueError(
-            f"lapicque.load: {os.fspath(path)!r} holds a group of shape {info['in_size']}; "
-            f"the {owner} group has shape {shape}.")
-    if restore_params:
-        _restore_trainable(model, info, os.fspath(path))
-    model.load_state_dict(info["states"])
-    left = getattr(model, "ref_steps_left", None)
-    now = _env_dt_ms()
-    if (info["dt"] is not None and now is not None and left is not None
-            and not np.isclose(now, float(info["dt"].to_decimal(u.ms)), rtol=1e-6, atol=0.)
-            and bool(jnp.any(left.value > 0))):
-        warnings.warn(
-            f"lapicque.load: the checkpoint was saved at dt = {info['dt']} and dt is now {now} ms; "
-            f"the remaining refractory periods (stored in steps) now last a different time.",
-            UserWarning, stacklevel=2)
-    return model
+    if not isinstance(module, brainstate.nn.Module):
+        raise TypeError(f"lapicque.load: module must be a lapicque neuron group or a brainstate module; "
+                        f"got {type(module).__name__}.")
+    where = repr(os.fspath(path))
+    content = read_file(os.fspath(path))
+    groups = _groups(module)
+    _match_names(where, "neuron groups", content["groups"], groups)
+    updates = []
+    for gpath, group in groups.items():
+        _check_group(where, gpath, group, content["groups"][gpath], check_model, check_params, restore_params)
+        if restore_params:
+            updates += _trainable_updates(where, gpath, group, content["groups"][gpath])
+    others = _other_states(module, groups)
+    saved_others = [p for p in content["states"] if not any(_under(g, p) for g in groups)]
+    _match_names(where, "states outside the neuron groups", saved_others, others,
+                 " Initialize the module first (brainstate.nn.init_all_states(module)) with the saved batch size.")
+    updates += _other_updates(where, content, others, check_params, restore_params)
+    _write(module, groups, content["states"], updates)
+    _warn_dt(where, content["dt_ms"], groups)
+    return module
+
+
+def _write(module, groups: Dict[str, Neuron], states: dict, updates) -> None:
+    """Write the groups' states and ``updates``; on any error, put every existing state back."""
+    before = [(s, s.value) for s in module.states().values()]
+    try:
+        for gpath, group in groups.items():
+            prefix = f"{gpath}." if gpath else ""
+            group.load_state_dict({p[len(prefix):]: v[""] for p, v in states.items()
+                                   if p.startswith(prefix) and "." not in p[len(prefix):]})
+        for state, value in updates:
+            state.value = value
+    except Exception:
+        for state, value in before:
+            state.value = value
+        raise

@@ -17,6 +17,7 @@ chunks of 250 steps; one test also goes through ``model.update`` in
 import warnings
 
 import brainstate
+import jax
 import braintools
 import jax.numpy as jnp
 import numpy as np
@@ -248,14 +249,19 @@ def test_file_records_model_shape_time_and_types(tmp_path):
 
 
 def test_file_is_plain_msgpack_without_pickle(tmp_path):
+    import hashlib
+
     import msgpack
 
     m = _lifref()
     checkpoint.save(tmp_path / "x.ckpt", m)
     raw = (tmp_path / "x.ckpt").read_bytes()
     assert b"pickle" not in raw and b"__reduce__" not in raw
-    top = msgpack.unpackb(raw, raw=False, strict_map_key=False, ext_hook=lambda code, data: code)
-    assert top["format"] == checkpoint.FORMAT and top["model"] == "LIFRef"
+    top = msgpack.unpackb(raw, raw=False)
+    assert top["format"] == checkpoint.FORMAT and top["format_version"] == checkpoint.FORMAT_VERSION == 2
+    assert top["sha256"] == hashlib.sha256(top["payload"]).hexdigest()
+    content = msgpack.unpackb(top["payload"], raw=False, ext_hook=lambda code, data: code)
+    assert content["module"] == "LIFRef" and content["groups"][""]["model"] == "LIFRef"
 
 
 def test_load_checks_model_and_shape(tmp_path):
@@ -283,26 +289,30 @@ def test_bad_files_and_arguments(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint file"):
         checkpoint.load(tmp_path / "missing.ckpt", lq.LIF(3))
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(checkpoint.CheckpointDamagedError, match="junk.ckpt' is damaged or is not a lapicque"):
         checkpoint.load(tmp_path / "junk.ckpt", lq.LIF(3))
     braintools.file.msgpack_save(str(tmp_path / "other.ckpt"), {"weights": np.zeros(3)})
-    with pytest.raises(ValueError, match="not a lapicque checkpoint"):
+    with pytest.raises(ValueError, match="not a lapicque checkpoint: it has no 'lapicque.checkpoint' header"):
         checkpoint.load(tmp_path / "other.ckpt", lq.LIF(3))
     with pytest.raises(lq.StateNotInitializedError):
         checkpoint.save(tmp_path / "x.ckpt", lq.LIF(3))
     m = _lifref()
     with pytest.raises(TypeError, match="time quantity"):
         checkpoint.save(tmp_path / "x.ckpt", m, t=5.)
-    with pytest.raises(TypeError, match="lapicque neuron group"):
-        checkpoint.save(tmp_path / "x.ckpt", brainstate.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="lapicque neuron group or a brainstate module"):
+        checkpoint.save(tmp_path / "x.ckpt", {"V": 1.})
+    with pytest.raises(TypeError, match="lapicque neuron group or a brainstate module"):
+        checkpoint.load(tmp_path / "x.ckpt", "LIF")
     checkpoint.save(tmp_path / "x.ckpt", m)
-    with pytest.raises(braintools.file.InvalidCheckpointPath):
+    with pytest.raises(FileExistsError, match="overwrite=True"):
         checkpoint.save(tmp_path / "x.ckpt", m, overwrite=False)
 
 
 def test_newer_format_is_refused(tmp_path, monkeypatch):
     m = _lifref()
-    monkeypatch.setattr(checkpoint, "FORMAT_VERSION", checkpoint.FORMAT_VERSION + 1)
+    from lapicque import _ckpt_format
+
+    monkeypatch.setattr(_ckpt_format, "FORMAT_VERSION", checkpoint.FORMAT_VERSION + 1)
     checkpoint.save(tmp_path / "new.ckpt", m)
     monkeypatch.undo()
     with pytest.raises(ValueError, match="newer than this lapicque understands"):
@@ -317,10 +327,25 @@ def test_dt_change_with_refractory_neurons_warns(tmp_path):
         checkpoint.save(tmp_path / "r.ckpt", m)
     with brainstate.environ.context(dt=DT * u.ms), warnings.catch_warnings():
         warnings.simplefilter("error")
-        checkpoint.load(tmp_path / "r.ckpt", lq.LIFRef(3, ref_var=True))  # same dt: silent
+        checkpoint.load(tmp_path / "r.ckpt", lq.LIFRef(3, tau_ref=5. * u.ms, ref_var=True))  # same dt: silent
     with brainstate.environ.context(dt=0.05 * u.ms):
-        with pytest.warns(UserWarning, match="refractory periods"):
-            checkpoint.load(tmp_path / "r.ckpt", lq.LIFRef(3, ref_var=True))
+        with pytest.warns(checkpoint.DtChangeWarning, match=r"dt = 0.1 ms and dt is now 0.05 ms.*3 neuron\(s\) are "
+                                                           r"mid-refractory"):
+            checkpoint.load(tmp_path / "r.ckpt", lq.LIFRef(3, tau_ref=5. * u.ms, ref_var=True))
+
+
+def test_dt_change_warns_without_refractory_neurons(tmp_path, isolated_environ):
+    """Regression: the warning fired only when some neuron was mid-refractory."""
+    for m in (lq.LIF(3), _lifref()):  # nothing refractory in either
+        with brainstate.environ.context(dt=DT * u.ms):
+            m.init_state()
+            checkpoint.save(tmp_path / "q.ckpt", m)
+        with brainstate.environ.context(dt=0.2 * u.ms):
+            with pytest.warns(checkpoint.DtChangeWarning, match=r"saved at dt = 0.1 ms and dt is now 0.2 ms"):
+                checkpoint.load(tmp_path / "q.ckpt", type(m)(3, **_kw(type(m).__name__)))
+        with warnings.catch_warnings():  # no dt in the environment: nothing to compare, silent
+            warnings.simplefilter("error")
+            checkpoint.load(tmp_path / "q.ckpt", type(m)(3, **_kw(type(m).__name__)))
 
 
 def test_float64_checkpoint_loads_into_float32_group(tmp_path):
@@ -346,12 +371,204 @@ def test_trainable_parameters_are_saved_and_restored_on_request(tmp_path):
     def fresh(value=np.array([10., 12., 14.], np.float32) * u.ms):
         return lq.LIF(3, tau=brainstate.ParamState(value))
 
-    kept = checkpoint.load(tmp_path / "p.ckpt", fresh())  # default: parameters untouched
+    with pytest.raises(ValueError, match=r"parameter 'tau' of the LIF group differs: saved 1.0 ms, this one has "
+                                         r"10.0 ms at index \(0,\).*restore_params=True"):
+        checkpoint.load(tmp_path / "p.ckpt", fresh())  # default: compared, and they differ
+    kept = checkpoint.load(tmp_path / "p.ckpt", fresh(), check_params=False)  # parameters untouched
     np.testing.assert_array_equal(kept.tau.value.to_decimal(u.ms), [10., 12., 14.])
     restored = checkpoint.load(tmp_path / "p.ckpt", fresh(), restore_params=True)
     assert isinstance(restored.tau, brainstate.ParamState)
     np.testing.assert_array_equal(restored.tau.value.to_decimal(u.ms), [1., 2., 3.])
-    with pytest.raises(ValueError, match=r"saved 'tau' has shape \(3,\); LIF.tau has shape \(\)"):
+    with pytest.raises(ValueError, match=r"the saved 'LIF.tau' has shape \(3,\); the target has shape \(\)"):
         checkpoint.load(tmp_path / "p.ckpt", fresh(10. * u.ms), restore_params=True)
-    constant = checkpoint.load(tmp_path / "p.ckpt", lq.LIF(3), restore_params=True)  # nothing trainable
+    with pytest.raises(ValueError, match="parameter 'tau' of the LIF group differs"):
+        checkpoint.load(tmp_path / "p.ckpt", lq.LIF(3), restore_params=True)  # a constant tau is compared
+    constant = checkpoint.load(tmp_path / "p.ckpt", lq.LIF(3), restore_params=True, check_params=False)
     assert constant.tau == 5. * u.ms
+
+
+# --------------------------------------------------------------------------
+# damage: every changed byte is detected (regression: flipped bytes loaded as garbage)
+# --------------------------------------------------------------------------
+def _saved_lifref(tmp_path, **kwargs):
+    m = lq.LIFRef(3, ref_var=True, **kwargs)
+    run(m, np.full((30, 3), 50., np.float32), dt=DT * u.ms)
+    with brainstate.environ.context(dt=DT * u.ms):
+        path = checkpoint.save(tmp_path / "good.ckpt", m, t=3. * u.ms)
+    return m, path
+
+
+def test_every_flipped_byte_is_reported_as_damage(tmp_path):
+    _, path = _saved_lifref(tmp_path)
+    good = (tmp_path / "good.ckpt").read_bytes()
+    bad = tmp_path / "bad.ckpt"
+    for i in range(len(good)):
+        data = bytearray(good)
+        data[i] ^= 0xFF
+        bad.write_bytes(bytes(data))
+        with pytest.raises(checkpoint.CheckpointDamagedError) as err:
+            checkpoint.read(bad)
+        msg = str(err.value)
+        assert "bad.ckpt" in msg and "damaged" in msg, (i, msg)
+    assert issubclass(checkpoint.CheckpointDamagedError, ValueError)
+
+
+def test_one_flipped_bit_in_a_state_value_names_the_checksum(tmp_path):
+    m, path = _saved_lifref(tmp_path)
+    data = bytearray((tmp_path / "good.ckpt").read_bytes())
+    v = np.asarray(m.V.value.mantissa).tobytes()  # the raw bytes of V are stored as they are
+    at = bytes(data).index(v)
+    data[at] ^= 0x01  # lowest mantissa bit of V[0]: a plausible value, only the checksum can tell
+    (tmp_path / "bit.ckpt").write_bytes(bytes(data))
+    with pytest.raises(checkpoint.CheckpointDamagedError, match=r"bit.ckpt' is damaged.*SHA-256 checksum does "
+                                                                r"not match"):
+        checkpoint.load(tmp_path / "bit.ckpt", lq.LIFRef(3, ref_var=True))
+
+
+@pytest.mark.parametrize("cut", [lambda b: b[:-1], lambda b: b[:len(b) // 2], lambda b: b + b"\x00", lambda b: b""])
+def test_truncated_or_extended_files_are_damaged(tmp_path, cut):
+    _, path = _saved_lifref(tmp_path)
+    (tmp_path / "cut.ckpt").write_bytes(cut((tmp_path / "good.ckpt").read_bytes()))
+    with pytest.raises(checkpoint.CheckpointDamagedError, match="cut.ckpt' is damaged"):
+        checkpoint.load(tmp_path / "cut.ckpt", lq.LIFRef(3, ref_var=True))
+
+
+def test_format_1_files_still_load_with_a_warning(tmp_path):
+    """Files written before checksums (braintools msgpack, one group) are read, unverified."""
+    m, _ = _saved_lifref(tmp_path, tau_ref=2. * u.ms)
+    braintools.file.msgpack_save(str(tmp_path / "v1.ckpt"), {
+        "format": checkpoint.FORMAT, "format_version": 1, "lapicque_version": "0.1.0", "model": "LIFRef",
+        "in_size": np.array([3]), "batch_size": -1, "dt_ms": DT, "t_ms": None, "states": dict(m.state_dict()),
+        "params": {"tau_ref": 2. * u.ms}, "trainable": []})
+    with brainstate.environ.context(dt=DT * u.ms), pytest.warns(UserWarning, match="without a checksum"):
+        b = checkpoint.load(tmp_path / "v1.ckpt", lq.LIFRef(3, tau_ref=2. * u.ms, ref_var=True))
+    for key, value in m.state_dict().items():
+        _assert_bitwise(getattr(b, key).value, value, key)
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="'tau_ref'.*saved 2.0 ms, this one has 5.0"):
+        checkpoint.load(tmp_path / "v1.ckpt", lq.LIFRef(3, tau_ref=5. * u.ms, ref_var=True))
+
+
+# --------------------------------------------------------------------------
+# parameters are compared (regression: a tau_ref = 2 ms file loaded into a 5 ms group)
+# --------------------------------------------------------------------------
+def test_mismatched_parameter_is_refused_naming_it_and_both_values(tmp_path):
+    _, path = _saved_lifref(tmp_path, tau_ref=2. * u.ms)
+    with brainstate.environ.context(dt=DT * u.ms):
+        with pytest.raises(ValueError, match=r"parameter 'tau_ref' of the LIFRef group differs: saved 2.0 ms, "
+                                             r"this one has 5.0 ms.*check_params=False"):
+            checkpoint.load(path, lq.LIFRef(3, tau_ref=5. * u.ms, ref_var=True))
+        same = checkpoint.load(path, lq.LIFRef(3, tau_ref=0.002 * u.second, ref_var=True))  # units converted
+        assert same.V.value.shape == (3,)
+        loose = checkpoint.load(path, lq.LIFRef(3, tau_ref=5. * u.ms, ref_var=True), check_params=False)
+        assert loose.tau_ref == 5. * u.ms  # the opt-out loads the states, parameters untouched
+        with pytest.raises(ValueError, match=r"'V_th' of the LIFRef group differs: saved 1.0 mV, this one has "
+                                             r"1.5 mV at index \(2,\)"):
+            checkpoint.load(path, lq.LIFRef(3, tau_ref=2. * u.ms, V_th=np.array([1., 1., 1.5]) * u.mV,
+                                            ref_var=True))
+        with pytest.raises(ValueError, match=r"spk_reset of the LIFRef group differs: saved 'soft', this group "
+                                             r"has 'hard'"):
+            checkpoint.load(path, lq.LIFRef(3, tau_ref=2. * u.ms, spk_reset="hard", ref_var=True))
+
+
+# --------------------------------------------------------------------------
+# a whole network: two LIFRef groups, a Linear and a state of its own
+# --------------------------------------------------------------------------
+class _Net(brainstate.nn.Module):
+    """A hand-made network: exc -> Linear -> inh, and a decaying trace of inh's spikes."""
+
+    def __init__(self, seed=0, tau_ref=2. * u.ms):
+        super().__init__()
+        self.exc = lq.LIFRef(6, tau_ref=tau_ref, V_th=1.2 * u.mV, ref_var=True)
+        self.inh = lq.LIFRef(4, tau_ref=1. * u.ms, tau=8. * u.ms)
+        with brainstate.random.seed_context(seed):
+            self.lin = brainstate.nn.Linear(6, 4, w_init=braintools.init.Uniform(20., 60.))
+
+    def init_state(self, batch_size=None, **kwargs):
+        self.trace = brainstate.ShortTermState(jnp.zeros(4))
+
+    def update(self, x):
+        spk_e = self.exc(x)
+        spk_i = self.inh(self.lin(spk_e) * u.mA)
+        self.trace.value = 0.95 * self.trace.value + spk_i
+        return spk_e, spk_i
+
+
+def _net_run(net, currents, i0):
+    def step(i, x):
+        with brainstate.environ.context(t=i * DT * u.ms):
+            spk_e, spk_i = net.update(x * u.mA)
+        return spk_e, spk_i, {p: u.get_mantissa(s.value) for p, s in _state_items(net)}
+
+    with brainstate.environ.context(dt=DT * u.ms):
+        out = brainstate.transform.for_loop(step, jnp.arange(i0, i0 + len(currents)), currents)
+    return jax.tree.map(np.asarray, out)
+
+
+def _state_items(net):
+    return [(".".join(p), s) for p, s in net.states().items() if not isinstance(s, brainstate.ParamState)]
+
+
+def _fresh_net(**kwargs):
+    net = _Net(**kwargs)
+    with brainstate.environ.context(dt=DT * u.ms):
+        brainstate.nn.init_all_states(net)
+    return net
+
+
+def test_network_round_trip_is_bit_exact(tmp_path):
+    rng = np.random.default_rng(3)
+    currents = np.float32(rng.uniform(5., 40., (600, 6)))
+    a = _fresh_net()
+    _net_run(a, currents[:300], 0)
+    assert np.any(np.asarray(a.exc.ref_steps_left.value) > 0) or np.any(np.asarray(a.trace.value) > 0)
+    path = checkpoint.save(tmp_path / "net.ckpt", a, t=300 * DT * u.ms)
+    info = checkpoint.read(path)
+    assert set(info["groups"]) == {"exc", "inh"} and info["groups"]["exc"]["model"] == "LIFRef"
+    assert {"exc.V", "exc.refractory", "inh.ref_steps_left", "trace", "lin.weight"} <= set(info["states"])
+    assert info["param_states"] == ["lin.weight"] and info["module"] == "_Net"
+    x = _net_run(a, currents[300:], 300)
+
+    b = _fresh_net(seed=1)  # other random weights
+    with pytest.raises(ValueError, match=r"parameter 'lin.weight\['weight'\]' differs: saved .* restore_params"):
+        checkpoint.load(path, b)
+    with brainstate.environ.context(dt=DT * u.ms):
+        assert checkpoint.load(path, b, restore_params=True) is b
+    y = _net_run(b, currents[300:], 300)
+    assert x[0].sum() > 0 and x[1].sum() > 0, "both groups must spike for the test to mean anything"
+    _assert_bitwise(x[0], y[0], "exc spikes")
+    _assert_bitwise(x[1], y[1], "inh spikes")
+    for key in x[2]:
+        _assert_bitwise(x[2][key], y[2][key], f"{key} after every step")
+
+    c = _fresh_net(seed=0)  # the same weights: loads without restore_params
+    checkpoint.load(path, c)
+    _assert_bitwise(c.trace.value, checkpoint.read(path)["states"]["trace"], "trace")
+
+
+def test_network_checks_every_group_and_state(tmp_path):
+    a = _fresh_net()
+    _net_run(a, np.full((50, 6), 30., np.float32), 0)
+    path = checkpoint.save(tmp_path / "net.ckpt", a)
+    b = _fresh_net(tau_ref=5. * u.ms)
+    before = {p: np.asarray(u.get_mantissa(s.value)) for p, s in _state_items(b)}
+    with pytest.raises(ValueError, match=r"'tau_ref' of the LIFRef group 'exc' differs: saved 2.0 ms, this one "
+                                         r"has 5.0 ms"):
+        checkpoint.load(path, b)
+    for p, s in _state_items(b):  # nothing was written
+        _assert_bitwise(s.value, before[p], p)
+    with pytest.raises(ValueError, match=r"states outside the neuron groups do not match; missing in the module "
+                                         r"\['trace'\].*init_all_states"):
+        checkpoint.load(path, _Net())  # not initialized: its own state does not exist yet
+    lone = lq.LIFRef(6, tau_ref=2. * u.ms, V_th=1.2 * u.mV, ref_var=True)
+    with pytest.raises(ValueError, match=r"neuron groups do not match; missing in the module \['exc', 'inh'\]"):
+        checkpoint.load(path, lone)
+    half = _fresh_net()  # exc loads first, then inh fails: exc must be rolled back
+    with brainstate.environ.context(dt=DT * u.ms):
+        half.inh.init_state(2)
+    exc_before = {p: np.asarray(u.get_mantissa(s.value)) for p, s in _state_items(half) if p.startswith("exc.")}
+    with pytest.raises(ValueError, match=r"'V' has shape \(4,\); expected \(2, 4\)"):
+        checkpoint.load(path, half)
+    assert not np.array_equal(exc_before["exc.V"], np.asarray(a.exc.V.value.mantissa))
+    for p, s in _state_items(half):
+        if p.startswith("exc."):
+            _assert_bitwise(s.value, exc_before[p], f"{p} after a failed load")
