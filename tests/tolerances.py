@@ -109,3 +109,23 @@ PARITY_V_ATOL_MV = 1e-4
 #: AdEx delayed regular bursting at dt = 0.01 ms, second burst vs solve_ivp: the burst
 #: timing drifts with the first-order V/w splitting (observed 0.32 ms); x~2.
 DRB_SECOND_BURST_ATOL_MS = 0.6
+
+# --------------------------------------------------------------------------------------
+# synapses, short-term plasticity, outputs, Poisson inputs (the network layer)
+# --------------------------------------------------------------------------------------
+
+#: linear synapse traces (Expon, DualExpon, Alpha) vs their float64 closed forms, relative to
+#: the peak: float32 products of exact per-step factors over 600 steps (observed <= 1e-6)
+SYN_CLOSED_FORM_RTOL = 5e-6
+#: Expon / DualExpon / AMPA / GABAa / BioNMDA vs brainpy.state: the same propagators in a
+#: different float32 operation order (observed <= 4e-7 of the peak)
+SYN_REFERENCE_RTOL = 2e-6
+#: brainpy.state's Alpha (exponential Euler with h frozen) is low by ~dt/(2 tau) of the peak;
+#: the measured deviation must lie within this factor band around that prediction
+#: (observed 1.02x at dt/tau = 0.05)
+ALPHA_REFERENCE_BAND = (0.8, 1.3)
+#: STP / STD releases vs the float64 Tsodyks-Markram recurrence (observed <= 8e-7)
+STP_CLOSED_FORM_ATOL = 5e-6
+#: Poisson counts: accept deviations of the sample mean up to this many standard errors
+#: (seeded, so a pass is reproducible; 4.5 sigma is a 7e-6 two-sided false alarm)
+POISSON_SIGMAS = 4.5
