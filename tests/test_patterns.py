@@ -4,10 +4,10 @@
   rules at dt = 0.1 and 0.01 ms; the first spike times of the five reproducible sets are
   within NAUD_SPIKE_TIME_ATOL_MS of solve_ivp at dt = 0.01 ms.
 * Gif (Mihalas & Niebur 2009): each behaviour A-T passes its own criterion at dt = 0.1 ms
-  (B in float64, in a subprocess); spike counts and first spike times agree with solve_ivp
-  at dt = 0.01 ms; panel A's period is 20 ln 3 ms; control runs show that the protocol
-  behaviours (threshold variability, preferred frequency, basal and input bistability,
-  spike latency) are caused by what their names say.
+  (B in float64 by default, precision='auto', run in a subprocess so that x64 cannot leak);
+  spike counts and first spike times agree with solve_ivp at dt = 0.01 ms; panel A's period
+  is 20 ln 3 ms; control runs show that the protocol behaviours (threshold variability,
+  preferred frequency, basal and input bistability, spike latency) are caused by what their names say.
 
 Runs are batched: one compiled run per (family, dt), one neuron per pattern.
 """
@@ -323,11 +323,15 @@ _PANEL_B = textwrap.dedent("""
     import jax, brainstate
     from lapicque import patterns as P
     out = {}
-    # 1. precision='auto' from a float32 process: runs B in float64, then restores both flags
-    r = P.run("B", precision="auto")
+    # 1. the default (precision='auto') from a float32 process: runs B in float64, then restores both flags
+    r = P.run("B")
     out["auto"] = dict(spikes=r.spike_times.tolist(), precision=r.precision,
                        x64_after=bool(jax.config.jax_enable_x64),
-                       brainstate_after=brainstate.environ.get_precision())
+                       brainstate_after=brainstate.environ.get_precision(), passed=P.classify(r).passed)
+    mixed = P.run_all(keys=["A", "B"])
+    out["mixed"] = dict(precision={k: r.precision for k, r in mixed.items()},
+                        passed={k: P.classify(r).passed for k, r in mixed.items()},
+                        x64_after=bool(jax.config.jax_enable_x64))
     # 2. a float64 process, as a user would set it up
     jax.config.update("jax_enable_x64", True)
     brainstate.environ.set(precision=64)
@@ -356,6 +360,8 @@ def test_gif_panel_b_class1_first_spike_float64_subprocess():
     assert auto["precision"] == 64 and len(auto["spikes"]) == 1
     assert 0 <= auto["spikes"][0] - T_exact < 0.1 + 1e-9
     assert auto["x64_after"] is False and auto["brainstate_after"] == 32
+    assert auto["passed"] is True  # panel B passes without arguments
+    assert out["mixed"] == dict(precision={"A": 32, "B": 64}, passed={"A": True, "B": True}, x64_after=False)
     assert out["x64_classified"] is True
 
 
@@ -367,8 +373,8 @@ def test_gif_panel_b_float32_never_fires(gif_01):
 
 
 def test_panel_b_float32_warns():
-    with pytest.warns(UserWarning, match="float64"):
-        P.run("B", 1.0)
+    with pytest.warns(UserWarning, match=r"patterns \['B'\] need float64 .* run in float32"):
+        P.run("B", 1.0, precision=None)  # None: the current (float32) environment
 
 
 CONTROLS = {
@@ -429,13 +435,32 @@ def test_classification_as_dict_is_json(gif_01, adex_01):
     assert {r["key"] for r in rows} == set(P.PATTERNS)
 
 
-def test_fallback_loop_equals_simulate(monkeypatch):
-    ref_run = P.run_all("gif", 0.1, keys=["M", "Q"])
-    monkeypatch.setattr(P, "_simulate_fn", lambda: None)
-    own = P.run_all("gif", 0.1, keys=["M", "Q"])
-    for k in ("M", "Q"):
-        np.testing.assert_array_equal(own[k].spike_times, ref_run[k].spike_times)
-        np.testing.assert_allclose(own[k].V, ref_run[k].V, rtol=0, atol=1e-5)
+def test_run_equals_simulate_on_the_pattern_model():
+    """The batched runner gives what lapicque.simulate gives for one pattern's own model and input."""
+    import lapicque
+
+    p = P.GIF["M"]
+    batched = P.run_all("gif", 0.1, keys=["M", "Q"])["M"]
+    res = lapicque.simulate(p.make(), p.current(0.1 * u.ms)[:, None], p.duration, dt=0.1 * u.ms, record=("V",),
+                            time_varying=True, progress=False)
+    steps, _ = res.spike_steps
+    np.testing.assert_allclose(batched.spike_times, (np.asarray(steps) + 1) * 0.1, rtol=0, atol=1e-9)
+    assert batched.n_spikes > 10
+    V = np.asarray(res.traces["V"].to_decimal(u.mV)).reshape(-1)
+    np.testing.assert_allclose(batched.V[1:], V, rtol=0, atol=1e-5)
+
+
+def test_package_keeps_the_public_names():
+    """patterns is a subpackage now (tables, runner, classifiers, gallery); the names are unchanged."""
+    import importlib
+
+    want = {"Pattern", "PatternResult", "Classification", "ADEX", "GIF", "PATTERNS", "get", "table", "run",
+            "run_all", "classify", "classify_all", "summary", "spike_features", "split_groups", "adex_label",
+            "gallery"}
+    assert set(P.__all__) == want and all(hasattr(P, n) for n in want)
+    for sub in ("_tables", "_run", "_classify", "_gallery"):
+        assert importlib.import_module(f"lapicque.patterns.{sub}").__all__
+    assert not hasattr(P, "_simulate_fn") and not hasattr(P, "_run_loop")
 
 
 def test_bad_arguments():
