@@ -116,8 +116,8 @@ class PoissonEncoder(Dynamics):
 @functools.lru_cache(maxsize=64)
 def _binomial_cdf(n: int, p: float):
     """``(lo, cdf)``: the float64 CDF of Binomial(n, p) on the window ``lo..hi`` that holds all but ~1e-20 of it."""
-    if p <= 0.:
-        return 0, np.zeros(0, np.float32)
+    if p <= 0. or p >= 1.:
+        return (0 if p <= 0. else n), np.zeros(0, np.float32)
     mean, sd = n * p, math.sqrt(n * p * (1. - p))
     lo, hi = max(0, int(mean - 12 * sd - 10)), min(n, int(math.ceil(mean + 12 * sd + 10)))
     k = np.arange(lo, hi + 1)
