@@ -27,6 +27,14 @@ def spike_input(n=1, weighted=True):
     return x * u.nS if weighted else x > 0
 
 
+def raises_naming(make, exc, words):
+    """``make()`` raises ``exc`` whose message contains every one of ``words`` (class, parameter, expectation)."""
+    with pytest.raises(exc) as info:
+        make()
+    for w in words:
+        assert w in str(info.value)
+
+
 def run_steps(syn, xs, call=lambda s, x: s.update(x)):
     """Initialize ``syn`` and run ``call(syn, x_i)`` in a compiled loop with t = i dt; stack the outputs."""
     def step(i, x):
@@ -249,10 +257,7 @@ def test_delta_inputs_and_x_add_up():
     (lambda: lq.BioNMDA(3, T=1. * u.mV), TypeError, ["BioNMDA", "'T'"]),
 ])
 def test_bad_parameters_name_class_and_parameter(make, exc, words):
-    with pytest.raises(exc) as info:
-        make()
-    for w in words:
-        assert w in str(info.value)
+    raises_naming(make, exc, words)
 
 
 def test_input_with_wrong_units_is_a_clear_error():
