@@ -10,12 +10,12 @@ See the README for the model table and ``lapicque.MODELS`` for the registry.
 
 from ._base import Neuron
 from ._dynamics import Dynamics
-from ._errors import EnvironmentNotSetError, ParameterError, StateNotInitializedError
+from ._errors import EnvironmentNotSetError, NonFiniteStateError, ParameterError, StateNotInitializedError
 from ._exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from ._gif import Gif, GifRef
 from ._lif import ALIF, IF, LIF, LIFRef
 from ._quadratic import AdQuaIF, AdQuaIFRef, QuaIF
-from ._simulate import SimulationResult, simulate
+from ._simulate import NetworkResult, SimulationResult, simulate
 from . import analysis, checkpoint, patterns, plot, sharding
 # the network layer (brainpy.state names); each module lists its public names in __all__
 from ._synapses import *  # noqa: F401,F403
@@ -39,8 +39,13 @@ __all__ = [
     "Neuron", "Dynamics", "MODELS",
     "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
     "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef",
-    "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError",
-    "simulate", "SimulationResult", "save", "load",
+    "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError", "NonFiniteStateError",
+    "simulate", "SimulationResult", "NetworkResult", "save", "load",
     "analysis", "checkpoint", "patterns", "plot", "sharding",
 ]
 __all__ += [name for mod in (_synapses, _stp, _outputs, _projections, _connectivity, _poisson) for name in mod.__all__]
+# writing a model (examples/izhikevich.py); input and time-step checks of update()
+from ._base import Param, StateSpec  # noqa: E402
+from ._integrate import exp_euler  # noqa: E402
+from ._errors import CoarseTimeStepWarning, NonFiniteInputError  # noqa: E402
+__all__ += ["Param", "StateSpec", "exp_euler", "CoarseTimeStepWarning", "NonFiniteInputError"]

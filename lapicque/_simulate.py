@@ -1,6 +1,6 @@
-r"""Run a neuron model over time in one compiled loop and record what was asked for.
+r"""Run a neuron group or a whole network over time in one compiled loop and record what was asked for.
 
-:func:`simulate` is the one entry point: it initializes the model's state,
+:func:`simulate` is the one entry point: it initializes the module's states,
 sets ``dt``, ``t`` and ``i`` in :mod:`brainstate.environ` itself and runs the
 whole duration inside a single ``jax.jit``-compiled scan
 (:func:`brainstate.transform.for_loop`).  It returns a
@@ -38,17 +38,21 @@ Several devices
 :class:`jax.sharding.Mesh`) cuts the population along its neuron axis across
 the devices and runs the same loop on each block, with no communication
 during the run; see :mod:`lapicque.sharding`.
+
+How the pieces fit
+------------------
+:mod:`lapicque._args` checks the arguments; :mod:`lapicque._tree` sees the
+module as states, array parameters and structure; :mod:`lapicque._loop`
+writes the run as a pure function of arrays; :mod:`lapicque._record` keeps
+spikes and traces and builds the results; :mod:`lapicque._layout` places
+arrays on one device or across a mesh; :mod:`lapicque._cache` keeps compiled
+runs by structure.  This module puts them together.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 import numbers
-import sys
-import time as _time
-import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import brainstate
 import jax
@@ -56,300 +60,26 @@ import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
-from . import sharding as _sharding
+from . import _args
+from ._cache import COMPILED
+from ._errors import NonFiniteStateError
+from ._layout import Sharded, SingleDevice, init_on_host, init_or_reset
+from ._loop import RunConfig, build, first_non_finite
+from ._network_result import NetworkResult
+from ._progress import Progress, ProgressSink, want_progress
+from ._record import Recorder, find_populations, trace_states
 from ._result import SimulationResult
+from ._shardplan import make_mesh
+from ._tree import ModuleTree
 
-__all__ = ["simulate", "SimulationResult"]
-
-#: runs estimated to take longer than this (seconds) show a progress bar by default
-_PROGRESS_AFTER_S = 3.0
-
-
-# --------------------------------------------------------------------------
-# small helpers
-# --------------------------------------------------------------------------
-def _empty_traces(model, record) -> Dict[str, Any]:
-    """Zero-length traces (a run shorter than one recording block) with the states' units."""
-    traces = {}
-    for name in record:
-        m, unit = _mantissa_and_unit(getattr(model, name).value)
-        traces[name] = _wrap(np.zeros((0,) + tuple(np.shape(m)), dtype=np.asarray(m).dtype), unit)
-    return traces
+__all__ = ["simulate", "prepare", "SimulationResult", "NetworkResult"]
 
 
-def _require_dim(value, unit, no_unit_msg: str, wrong_dim_msg: str):
-    """TypeError (prefixed 'simulate: ') unless ``value`` is a quantity with ``unit``'s dimension."""
-    if not isinstance(value, u.Quantity) or value.is_unitless:
-        raise TypeError("simulate: " + no_unit_msg)
-    if not u.have_same_dim(value, unit):
-        raise TypeError("simulate: " + wrong_dim_msg)
-
-
-def _check_time(value, what: str, positive: bool = True, allow_zero: bool = False) -> float:
-    """Return ``value`` in ms as a python float; clear errors for bad input."""
-    _require_dim(value, u.ms,
-                 f"{what} must be a time quantity such as 100 * u.ms; got {value!r}. "
-                 f"lapicque does not guess units (import saiunit as u).",
-                 f"{what} must be a time quantity such as 100 * u.ms; got {value} (wrong physical dimension).")
-    arr = np.asarray(value.to_decimal(u.ms), dtype=np.float64)
-    if arr.size != 1:
-        raise ValueError(f"simulate: {what} must be a scalar; got shape {arr.shape}.")
-    ms = float(arr.reshape(()))
-    if not math.isfinite(ms):
-        raise ValueError(f"simulate: {what} must be finite; got {value}.")
-    if positive and (ms < 0 or (ms == 0 and not allow_zero)):
-        raise ValueError(f"simulate: {what} must be {'>= 0' if allow_zero else '> 0'}; got {value}.")
-    return ms
-
-
-def _n_steps(duration_ms: float, dt_ms: float) -> int:
-    n = duration_ms / dt_ms
-    steps = int(round(n))
-    if steps < 1:
-        raise ValueError(
-            f"simulate: duration ({duration_ms} ms) is shorter than one time step (dt = {dt_ms} ms)."
-        )
-    if abs(n - steps) > 1e-6 * max(1.0, n):
-        raise ValueError(
-            f"simulate: duration ({duration_ms} ms) is not a whole number of time steps (dt = {dt_ms} ms): "
-            f"{n:.6g} steps."
-        )
-    return steps
-
-
-def _broadcasts(shape, target) -> bool:
-    try:
-        return tuple(np.broadcast_shapes(tuple(shape), tuple(target))) == tuple(target)
-    except ValueError:
-        return False
-
-
-def _state_shape(model) -> Tuple[int, ...]:
-    V = getattr(model, "V", None)
-    if isinstance(V, brainstate.State):
-        return tuple(np.shape(V.value))
-    for name in getattr(model, "_STATES", {}):
-        st = getattr(model, name, None)
-        if isinstance(st, brainstate.State):
-            return tuple(np.shape(st.value))
-    raise ValueError(f"simulate: cannot tell the state shape of {type(model).__name__}; "
-                     f"it has no state 'V' after init_state().")
-
-
-def _recordable(model) -> List[str]:
-    names = []
-    for name, value in vars(model).items():
-        if isinstance(value, brainstate.State) and not name.startswith("_"):
-            names.append(name)
-    return sorted(names)
-
-
-def _mantissa_and_unit(value):
-    if isinstance(value, u.Quantity):
-        return value.mantissa, value.unit
-    return value, None
-
-
-def _wrap(arr, unit):
-    arr = np.asarray(arr)
-    if unit is None or unit.is_unitless:
-        return arr
-    return u.Quantity(arr, unit=unit)
-
-
-# --------------------------------------------------------------------------
-# the progress bar
-# --------------------------------------------------------------------------
-class _Progress:
-    """A tqdm bar (or a plain-text fallback) advanced from inside the jitted loop.
-
-    The loop calls :meth:`hook` with the global step index every step; a
-    ``lax.cond`` fires a host callback only every ``freq`` steps, so the cost
-    is one integer comparison per step.
-    """
-
-    def __init__(self, n_steps: int, desc: str, file=None):
-        self.n = n_steps
-        self.freq = max(1, n_steps // 100)
-        self.desc = desc
-        self.file = file if file is not None else sys.stderr
-        self.bar = None
-        self._done = 0
-        self._t_start = None
-        self._last_print = -1.0
-
-    def _open(self):
-        try:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.n, desc=self.desc, unit="step", file=self.file, leave=True,
-                            dynamic_ncols=True, mininterval=0.5)
-        except ImportError:  # pragma: no cover - tqdm is optional
-            self.bar = None
-        self._t_start = _time.monotonic()
-
-    def _advance(self, i):
-        done = min(int(i) + 1, self.n)
-        if done <= self._done:
-            return
-        if self._t_start is None:
-            self._open()
-        if self.bar is not None:
-            self.bar.update(done - self._done)
-        else:  # pragma: no cover - only without tqdm
-            now = _time.monotonic() - self._t_start
-            if now - self._last_print >= 1.0 or done == self.n:
-                self._last_print = now
-                print(f"{self.desc}: {100 * done // self.n:3d}% ({done}/{self.n} steps, {now:.1f} s)",
-                      file=self.file, flush=True)
-        self._done = done
-
-    def hook(self, i, target=None):
-        """Fire ``(target or self)._advance`` every ``freq`` steps from inside the loop."""
-        freq, n = self.freq, self.n
-        sink = self if target is None else target
-        fire = jnp.logical_or(i % freq == freq - 1, i == n - 1)
-        jax.lax.cond(fire, lambda j: jax.debug.callback(sink._advance, j), lambda j: None, i)
-
-
-    def close(self, completed: bool = True):
-        if self._t_start is None:
-            if not completed:
-                return
-            self._open()
-        if completed and self._done < self.n:
-            self._advance(self.n - 1)
-        if self.bar is not None:
-            self.bar.close()
-
-
-class _ProgressSink:
-    """Forwards the loop's progress callbacks to the bar of the call in flight.
-
-    A compiled loop is cached across ``simulate`` calls (see :func:`_cache_key`),
-    so its host callback must not be bound to one call's bar.
-    """
-
-    def __init__(self):
-        self.bar = None
-
-    def _advance(self, i):
-        if self.bar is not None:
-            self.bar._advance(i)
-
-#: compiled loops by model (weakly) and run configuration; see :func:`_cache_key`
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-#: most configurations kept per model
-_CACHE_PER_MODEL = 8
-
-
-def _fingerprint(value):
-    """A hashable summary of a parameter or input value (exact for arrays)."""
-    if isinstance(value, brainstate.State):
-        return ("state", id(value))  # trainable parameter: read at trace time -> identity
-    if callable(value):
-        return ("fn", id(value))
-    try:
-        arr = np.asarray(u.get_mantissa(value))
-        unit = str(u.get_unit(value))
-    except Exception:
-        return ("obj", id(value))
-    return (unit, arr.dtype.str, arr.shape, hashlib.sha1(np.ascontiguousarray(arr).tobytes()).hexdigest())
-
-
-def _cache_key(model, config):
-    """Everything the compiled loop bakes in: run config, parameters, state layout, inputs.
-
-    Returns None when the run must not be cached (a registered plain input
-    is consumed while tracing, so it must be traced again).
-    """
-    regs = []
-    for reg in (getattr(model, "_current_inputs", None), getattr(model, "_delta_inputs", None)):
-        reg = reg or {}
-        if any(not callable(v) for v in reg.values()):
-            return None
-        regs.append(tuple((k, id(v)) for k, v in reg.items()))
-    params = tuple((name, _fingerprint(getattr(model, name)))
-                   for name in getattr(model, "_PARAMS", {}) if hasattr(model, name))
-    try:
-        states = tuple((path, id(st), tuple(jnp.shape(u.get_mantissa(st.value))),
-                        str(jnp.result_type(u.get_mantissa(st.value))))
-                       for path, st in model.states().items())
-    except Exception:
-        return None
-    flags = (getattr(model, "spk_reset", None), id(getattr(model, "spk_fun", None)))
-    env = (brainstate.environ.get("precision", 32),)
-    return (type(model), config, params, states, tuple(regs), flags, env)
-
-
-def _init_or_reset(model, batch_size):
-    """Initial state values, keeping the existing State objects when the layout is unchanged.
-
-    Keeping the objects lets a cached compiled loop (which reads and writes
-    those objects) be reused; a new layout creates new states via ``init_state``.
-    """
-    want = (tuple(model.varshape) if batch_size is None else (batch_size,) + tuple(model.varshape)) \
-        if hasattr(model, "varshape") else None
-    V = getattr(model, "V", None)
-    if (want is not None and isinstance(V, brainstate.State) and hasattr(model, "reset_state")
-            and tuple(jnp.shape(u.get_mantissa(V.value))) == want):
-        model.reset_state(batch_size)
-    else:
-        model.init_state(batch_size)
-
-
-def _want_progress(progress, n_steps: int, n_neurons: int) -> bool:
-    if progress is None:
-        # rough CPU estimate: ~3e8 neuron-updates/s plus ~0.2 us per step
-        estimate = n_steps * n_neurons / 3e8 + n_steps * 2e-7
-        return estimate > _PROGRESS_AFTER_S
-    return bool(progress)
-
-
-# --------------------------------------------------------------------------
-# the input current
-# --------------------------------------------------------------------------
-def _prepare_current(current, n_steps: int, shape, time_varying: Optional[bool]):
-    """Classify ``current``: ('fn', f) | ('const', Quantity) | ('series', Quantity)."""
-    if callable(current) and not isinstance(current, (u.Quantity, np.ndarray, jax.Array)):
-        return "fn", current
-    _require_dim(current, u.mA,
-                 f"current must be a current quantity (e.g. 5 * u.mA), an array of currents over time "
-                 f"with units, or a function of time returning one; got {current!r}.",
-                 f"current must have units of current (e.g. 5 * u.mA); got unit "
-                 f"{getattr(current, 'unit', None)}.")
-    cshape = tuple(np.shape(current.mantissa))
-    as_const = _broadcasts(cshape, shape)
-    as_series = len(cshape) >= 1 and cshape[0] == n_steps and _broadcasts(cshape[1:], shape)
-    if time_varying is None:
-        if as_const and as_series and len(cshape) >= 1 and cshape[0] != 1:
-            raise ValueError(
-                f"simulate: the current of shape {cshape} could be one value per neuron (state shape {shape}) "
-                f"or one value per time step ({n_steps} steps); pass time_varying=True or False."
-            )
-        time_varying = as_series and not as_const
-    if time_varying:
-        if not as_series:
-            raise ValueError(
-                f"simulate: a current over time needs shape ({n_steps}, ...) with the rest broadcastable to the "
-                f"state shape {shape}; got {cshape}."
-            )
-        return "series", current
-    if not as_const:
-        raise ValueError(
-            f"simulate: the current has shape {cshape}, which neither broadcasts to the state shape {shape} "
-            f"nor has one row per time step ({n_steps} steps)."
-        )
-    return "const", current
-
-
-# --------------------------------------------------------------------------
-# simulate
-# --------------------------------------------------------------------------
 def simulate(
     model,
-    current,
-    duration,
-    dt=0.1 * u.ms,
+    current=None,
+    duration=None,
+    dt=None,
     record: Union[str, Sequence[str]] = ("spike",),
     *,
     record_every: int = 1,
@@ -361,16 +91,19 @@ def simulate(
     time_varying: Optional[bool] = None,
     progress: Optional[bool] = None,
     devices=None,
-    _compile_only: bool = False,
-) -> SimulationResult:
+):
     r"""Run ``model`` for ``duration`` in one compiled loop and record spikes and traces.
 
     Parameters
     ----------
-    model : Neuron
-        Any lapicque (or ``brainpy.state``-style) neuron group.
-    current : Quantity or callable
-        The external input current, one of
+    model : brainstate module
+        A neuron group (any lapicque or ``brainpy.state``-style neuron), or a
+        network: any brainstate module holding groups, synapses and
+        projections, whose ``update()`` (or ``update(current)``) advances it
+        by one step.  Its populations are found by type (see
+        :mod:`lapicque._record`) and recorded by their attribute names.
+    current : Quantity, callable or None
+        The external input passed to ``model.update`` at every step, one of
 
         * a constant: a current quantity broadcastable to the state shape
           (e.g. ``5 * u.mA`` or one value per neuron);
@@ -379,15 +112,22 @@ def simulate(
         * a function of time ``f(t) -> current``, called inside the compiled
           loop with ``t = t0 + i * dt`` (a traced Quantity; ``i`` is also
           available as ``brainstate.environ.get('i')``), e.g.
-          ``lambda t: 2 * u.mA * (t > 10 * u.ms)``.
+          ``lambda t: 2 * u.mA * (t > 10 * u.ms)``;
+        * ``None``: ``model.update()`` is called without input (networks
+          that drive themselves, e.g. with a bias or Poisson inputs).
+
+        A concrete current with NaN or infinity is refused.
     duration : Quantity[time]
         Length of the run (> 0, a whole number of steps).
-    dt : Quantity[time], default 0.1 ms
-        Time step (set in ``brainstate.environ`` for the run).
+    dt : Quantity[time], optional
+        Time step, set in ``brainstate.environ`` for the run.  An explicit
+        ``dt`` wins; otherwise the ``dt`` already set in
+        ``brainstate.environ`` is used; otherwise 0.1 ms.
     record : str or sequence of str, default ``('spike',)``
         State variables to record besides the spikes (which are always
-        recorded), e.g. ``('V', 'w')``; ``'spike'`` may be listed and is
-        ignored.  Naming a variable the model lacks is a ``ValueError``.
+        recorded), e.g. ``('V', 'w')``; in a network, dotted paths such as
+        ``('E.V', 'I.V')``.  ``'spike'`` may be listed and is ignored.
+        Naming a variable the model lacks is a ``ValueError``.
     record_every : int, default 1
         Keep only every ``k``-th trace sample (the states after steps
         ``k-1, 2k-1, ...``).  Spikes are always kept at every step.
@@ -426,12 +166,31 @@ def simulate(
 
     Returns
     -------
-    SimulationResult
-        ``times``, ``spike_events`` / ``spike_times`` / ``spike_count`` / ``spike_raster()``,
-        ``traces`` (Quantities), ``trace_times`` and the ``model``.
+    SimulationResult or NetworkResult
+        For a neuron group: ``times``, ``spike_events`` / ``spike_times`` /
+        ``spike_count`` / ``spike_raster()``, ``traces`` (Quantities),
+        ``trace_times`` and the ``model``.  For a network: a
+        :class:`NetworkResult`, one SimulationResult per population by name
+        (``res['E']``), with every recorded trace in ``res.traces``.
+
+    Raises
+    ------
+    NonFiniteStateError
+        When a state became NaN or infinite during the run (e.g. a current
+        function returned NaN): the message names the state, the neuron and
+        the first step.  Checked once at the end of the run, so it costs no
+        speed; only a failed run is run again to find the first step.
 
     Notes
     -----
+    Every state value and every array parameter (including the mantissa of
+    a scalar quantity such as ``tau = 10 * u.ms``) enters the compiled
+    program as an argument; the program is cached by the module's structure
+    and the run's settings, so changing a parameter never returns a stale
+    result, modules of the same structure share one program, and a module
+    is freed once you drop it.  Plain Python settings (``spk_reset``, a
+    float attribute) are part of the structure: changing one compiles anew.
+
     Step ``i`` runs with ``t = t0 + i * dt``; its result (spikes and states)
     represents time ``t0 + (i + 1) * dt``.  The whole run is one call of a
     jitted function: the time loop is ``brainstate.transform.for_loop``
@@ -457,16 +216,16 @@ def simulate(
     >>> print(res.spike_times[0][:2])
     [51.2 57.2] ms
     """
-    if not isinstance(model, brainstate.nn.Module):
-        raise TypeError(f"simulate: model must be a neuron group such as lapicque.LIF(10); got {model!r}.")
-    dt_ms = _check_time(dt, "dt")
-    duration_ms = _check_time(duration, "duration")
-    t0_ms = _check_time(t0, "t0", positive=False)
-    n_steps = _n_steps(duration_ms, dt_ms)
+    return prepare(model, current, duration, dt, record, record_every=record_every, spikes=spikes,
+                   count_from=count_from, batch_size=batch_size, init=init, t0=t0, time_varying=time_varying,
+                   progress=progress, devices=devices).execute()
+
+
+def _check_options(record, record_every, spikes, count_from, n_steps, dt_ms, duration):
+    """The recording options, checked: (record names, record_every, first counted step)."""
     if (not isinstance(record_every, (numbers.Integral, np.integer)) or isinstance(record_every, bool)
             or record_every < 1):
         raise ValueError(f"simulate: record_every must be a positive int; got {record_every!r}.")
-    record_every = int(record_every)
     if spikes not in ("dense", "count"):
         raise ValueError(f"simulate: spikes must be 'dense' or 'count'; got {spikes!r}.")
     if isinstance(record, str):
@@ -476,295 +235,198 @@ def simulate(
     if count_from is not None:
         if spikes != "count":
             raise ValueError("simulate: count_from only applies with spikes='count'.")
-        count_from_step = int(round(_check_time(count_from, "count_from", allow_zero=True) / dt_ms))
+        count_from_step = int(round(_args.check_time(count_from, "count_from", allow_zero=True) / dt_ms))
         if count_from_step >= n_steps:
             raise ValueError(f"simulate: count_from ({count_from}) must be shorter than the duration ({duration}).")
+    return record, int(record_every), count_from_step
 
-    mesh = None if devices is None else _sharding.make_mesh(devices)
 
-    dt_q = dt_ms * u.ms
-    with brainstate.environ.context(dt=dt_q):
+def prepare(model, current, duration, dt=None, record=("spike",), *, record_every=1, spikes="dense",
+            count_from=None, batch_size=None, init=True, t0=0. * u.ms, time_varying=None, progress=None,
+            devices=None) -> "_Run":
+    """Check the arguments, initialize the states and lay out the run; :meth:`_Run.execute` runs it."""
+    if not isinstance(model, brainstate.graph.Node):
+        raise TypeError(f"simulate: model must be a neuron group such as lapicque.LIF(10) or a brainstate module "
+                        f"holding a network; got {model!r}.")
+    if duration is None:
+        raise TypeError("simulate: duration is required, e.g. simulate(model, 2 * u.mA, 100 * u.ms).")
+    dt_ms = _args.resolve_dt(dt)
+    duration_ms = _args.check_time(duration, "duration")
+    t0_ms = _args.check_time(t0, "t0", positive=False)
+    n_steps = _args.n_steps_of(duration_ms, dt_ms)
+    record, record_every, count_from_step = _check_options(record, record_every, spikes, count_from, n_steps,
+                                                           dt_ms, duration)
+    if not init and batch_size is not None:
+        raise ValueError("simulate: batch_size only applies with init=True.")
+    with brainstate.environ.context(dt=dt_ms * u.ms):
+        if devices is not None:
+            make_mesh(devices)  # argument errors before any work
         if init:
-            if mesh is not None:
-                with _sharding.host_default_device():  # the whole initial state never sits on one accelerator
-                    model.init_state(batch_size)
-            else:
-                _init_or_reset(model, batch_size)
-        elif batch_size is not None:
-            raise ValueError("simulate: batch_size only applies with init=True.")
-        available = _recordable(model)
-        missing = [r for r in record if r not in available]
-        if missing:
-            raise ValueError(
-                f"simulate: {type(model).__name__} has no state variable {', '.join(map(repr, missing))} to record; "
-                f"it has: {', '.join(available)} (and 'spike')."
-            )
-        shape = _state_shape(model)
-        M = int(np.prod(shape, dtype=np.int64))
-        kind, cur = _prepare_current(current, n_steps, shape, time_varying)
-        plan = None
-        if mesh is not None:
-            plan = _sharding.ShardPlan(mesh, shape, _is_batched(model, shape, batch_size if init else None))
-        pbar = _Progress(n_steps, f"{type(model).__name__} ({M} neurons)") \
-            if _want_progress(progress, n_steps, M) else None
-        # sharded runs pack spike bits along the last axis (each device packs its own neurons)
-        packed = plan is not None or (spikes == "dense" and M >= 64)
-        lshape = plan.padded if plan is not None else shape  # the state shape inside the loop
+            (init_or_reset if devices is None else init_on_host)(model, batch_size)
+        layout = SingleDevice()
+        tree = ModuleTree(model)
+        pops = find_populations(tree)
+        single = len(pops) == 1 and pops[0].node is model
+        if devices is not None:
+            if not single:
+                raise ValueError("simulate: devices=... runs one neuron group across devices; networks run on "
+                                 "one device for now.")
+            layout = Sharded(devices, pops[0].shape, _is_batched(model, pops[0].shape))
+        traces = trace_states(tree, record, single)
+        kind, cur = _args.prepare_current(current, n_steps, pops[0].shape if single else None, time_varying)
+        n_neurons = sum(p.size for p in pops)
+        cfg = RunConfig(n_steps=n_steps, dt_ms=dt_ms, kind=kind, record=record, record_every=record_every,
+                        spikes=spikes, count_from_step=count_from_step,
+                        progress=want_progress(progress, n_steps, max(n_neurons, 1)),
+                        packed=layout.is_sharded or (spikes == "dense" and n_neurons >= 64), single=single)
+    return _Run(tree, cfg, layout, pops, traces, cur, t0_ms)
 
-        k = record_every if record else n_steps  # without traces: one block = whole run
-        n_blocks, rem = divmod(n_steps, k)
-        # compiled loops are reused when nothing they bake in has changed (unsharded runs)
-        key = None if (plan is not None or _compile_only) else _cache_key(model, (
-            n_steps, dt_ms, t0_ms, record, record_every, spikes, count_from_step, kind,
-            _fingerprint(cur) if kind == "fn" else (tuple(np.shape(cur)), kind), pbar is not None, packed))
-        cached = _COMPILED.get(model, {}).get(key) if key is not None else None
-        sink = cached["sink"] if cached is not None else _ProgressSink()
-        sink.bar = pbar
-        count_state = None
-        if cached is not None:
-            count_state = cached["count_state"]
-            if count_state is not None:
-                for st, v in zip(count_state, (0, -1, -1)):
-                    st.value = jnp.full(M, v, jnp.int32)
-        elif spikes == "count":
-            if plan is None:
-                count_state = (brainstate.ShortTermState(jnp.zeros(M, jnp.int32)),
-                               brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)),
-                               brainstate.ShortTermState(jnp.full(M, -1, jnp.int32)))
-            else:
-                count_state = tuple(brainstate.ShortTermState(plan.place(np.full(lshape, v, np.int32)))
-                                    for v in (0, -1, -1))
-        units: Dict[str, Any] = {} if cached is None else cached["units"]
 
-        placed_states: List[Any] = []  # states laid out across the devices (cut back after the run)
-        params: Dict[str, Any] = {}  # per-neuron arrays of the model, passed in sharded
+def _is_batched(model, shape) -> bool:
+    varshape = getattr(model, "varshape", None)
+    return varshape is not None and len(shape) > len(tuple(varshape))
 
-        def step(i, x):
-            # x: this step's row of a current over time, or the constant current (traced, not a constant)
-            t = t0_ms * u.ms + i.astype(brainstate.environ.dftype()) * dt_q
-            with brainstate.environ.context(t=t, i=i):
-                inp = cur(t) if kind == "fn" else x
-                if plan is not None and kind == "fn" and plan.is_padded:
-                    inp = _tree_map(plan.pad_traced, inp)
-                spk = model.update(inp)
-            if pbar is not None:
-                pbar.hook(i, target=sink)
-            if plan is not None:
-                for st in placed_states:
-                    st.value = _tree_map(plan.constrain, st.value)
-                s = jnp.reshape(jnp.asarray(u.get_mantissa(spk)) > 0.5, lshape)
-            else:
-                s = jnp.reshape(jnp.asarray(u.get_mantissa(spk)) > 0.5, (M,))
-            if spikes == "count":
-                cnt, first, last = count_state
-                s = jnp.logical_and(s, i >= count_from_step)
-                cnt.value = cnt.value + s.astype(jnp.int32)
-                first.value = jnp.where(jnp.logical_and(s, first.value < 0), i, first.value)
-                last.value = jnp.where(s, i, last.value)
-                if plan is not None:
-                    for c in count_state:
-                        c.value = plan.constrain(c.value)
-                return None
-            if plan is not None:
-                if plan.padded[-1] != plan.shape[-1]:  # padded neurons never spike (an iota, not a constant)
-                    s = jnp.logical_and(s, jnp.arange(plan.padded[-1]) < plan.shape[-1])
-                return plan.packed_constrain(jnp.packbits(s, axis=-1))
-            return jnp.packbits(s) if packed else s
 
-        def run_steps(steps, xs, const):
-            if kind == "series":
-                return brainstate.transform.for_loop(step, steps, xs)
-            return brainstate.transform.for_loop(lambda i: step(i, const), steps)
+def _plain_inputs(tree) -> bool:
+    """Whether any module holds a registered plain (non-callable) input: it is consumed while tracing."""
+    for _, node in tree.node_items:
+        for reg in (getattr(node, "_current_inputs", None), getattr(node, "_delta_inputs", None)):
+            if reg and any(not callable(v) for v in reg.values()):
+                return True
+    return False
 
-        def snapshot():
-            out = {}
-            for name in record:
-                m, unit = _mantissa_and_unit(getattr(model, name).value)
-                units[name] = unit
-                out[name] = m if plan is None else plan.constrain(m)
-            return out
 
-        def block(steps, xs, const):
-            spk = run_steps(steps, xs, const)
-            return spk, snapshot()
+class _Run:
+    """One prepared run: the module tree, its configuration and layout; compiled on demand, cached by structure."""
 
-        def run(cur_arg, param_args):
-            saved = {name: getattr(model, name) for name in param_args}
-            for name, value in param_args.items():  # the model reads its parameters from these (sharded) arguments
-                setattr(model, name, value)
-            try:
-                series = cur_arg if kind == "series" else None
-                const = cur_arg if kind == "const" else None
-                idx = jnp.arange(n_steps, dtype=jnp.int32)
-                outs = {}
-                if n_blocks > 0:
-                    steps = idx[:n_blocks * k].reshape(n_blocks, k)
-                    if kind == "series":
-                        xs = jax.tree.map(lambda a: a[:n_blocks * k].reshape((n_blocks, k) + a.shape[1:]), series)
-                        spk, rec = brainstate.transform.for_loop(lambda s, x: block(s, x, None), steps, xs)
-                    else:
-                        spk, rec = brainstate.transform.for_loop(lambda s: block(s, None, const), steps)
-                    outs["spk"] = spk
-                    outs["rec"] = rec
-                if rem > 0:
-                    xs = None if kind != "series" else jax.tree.map(lambda a: a[n_blocks * k:], series)
-                    outs["spk_rem"] = run_steps(idx[n_blocks * k:], xs, const)
-                return outs
-            finally:
-                for name, value in saved.items():
-                    setattr(model, name, value)
+    def __init__(self, tree, cfg: RunConfig, layout, pops, traces, cur, t0_ms: float):
+        self.tree, self.cfg, self.layout, self.pops, self.traces = tree, cfg, layout, pops, traces
+        self.cur, self.t0_ms = cur, t0_ms
+        self.recorder = Recorder(pops, traces, cfg.spikes, layout, cfg.packed, cfg.count_from_step)
+        self.bar = Progress(cfg.n_steps, self._label()) if cfg.progress else None
+        self.current_fn = cur if cfg.kind == "fn" else None
+        self.args = None
 
+    def _label(self):
+        n = sum(p.size for p in self.pops)
+        return f"{type(self.tree.root).__name__} ({n} neurons)"
+
+    def _arguments(self):
+        if self.args is None:
+            states, params = self.layout.place(self.tree)
+            cur = None
+            if self.cfg.kind in ("const", "series"):
+                lead = 1 if self.cfg.kind == "series" else 0
+                cur = u.Quantity(self.layout.place_input(self.cur.to_decimal(u.mA), lead), unit=u.mA)
+            t0 = jnp.asarray(self.t0_ms, dtype=brainstate.environ.dftype())
+            self.args = (states, params, t0, cur)
+        return self.args
+
+    def _key(self, cfg):
+        if _plain_inputs(self.tree):
+            return None  # a plain registered input is consumed while tracing: trace anew
+        cur = self._arguments()[3]
+        inp = None if cur is None else (str(cur.unit), str(cur.mantissa.dtype), tuple(cur.mantissa.shape))
+        fn = None if self.current_fn is None else id(self.current_fn)
+        return (self.tree.key, cfg, self.layout.key, inp, fn, str(brainstate.environ.dftype()))
+
+    def compile(self, cfg: Optional[RunConfig] = None, sink=None):
+        """The compiled program (``jax.stages.Compiled``) of this run."""
+        cfg = cfg or self.cfg
+        recorder = self.recorder if cfg is self.cfg else Recorder(self.pops, {}, "count", self.layout, False)
+        fn = build(self.tree, cfg, recorder, self.layout, self.current_fn, self.bar if cfg is self.cfg else None,
+                   sink or ProgressSink())
+        with brainstate.environ.context(dt=cfg.dt_ms * u.ms):
+            return jax.jit(fn).lower(*self._arguments()).compile()
+
+    def _compiled(self):
+        key = self._key(self.cfg)
+        entry = COMPILED.get(key) if key is not None else None
+        if entry is None:
+            sink = ProgressSink()
+            compiled = self.compile(sink=sink)
+            entry = {"compiled": compiled, "sink": sink, "units": dict(self.recorder.units),
+                     "identities": list(self.tree.identities) + _weak(self.current_fn)}
+            if key is not None:
+                COMPILED.put(key, entry)
+        self.recorder.units.update(entry["units"])
+        return entry
+
+    def execute(self):
+        """Run, check the final state for NaN / infinity, and return the results."""
+        entry = self._compiled()
+        sink = entry["sink"]
+        sink.bar = self.bar
+        initial = self._arguments()[0]
         try:
-            if plan is not None:
-                _place_states(model, plan, placed_states)
-                params = _place_params(model, plan)
-            cur_arg = None  # array currents enter the compiled loop as arguments, not as baked-in constants
-            if kind != "fn":
-                if plan is None:
-                    cur_arg = u.Quantity(jnp.asarray(cur.to_decimal(u.mA), dtype=brainstate.environ.dftype()),
-                                         unit=u.mA)
-                else:
-                    cur_arg = u.Quantity(plan.place(_host_or_global(cur.to_decimal(u.mA)),
-                                                    lead=1 if kind == "series" else 0), unit=u.mA)
-            if cached is not None:
-                jitted = cached["jitted"]
-            else:
-                jitted = brainstate.transform.jit(run)
-                if key is not None:
-                    per_model = _COMPILED.setdefault(model, {})
-                    if len(per_model) >= _CACHE_PER_MODEL:
-                        per_model.pop(next(iter(per_model)))
-                    per_model[key] = {"jitted": jitted, "count_state": count_state, "units": units, "sink": sink}
-            if _compile_only:
-                return jitted.compile(cur_arg, params).as_text()
-            outs = jitted(cur_arg, params)
-            outs = jax.block_until_ready(outs)
+            states, outs = jax.block_until_ready(entry["compiled"](*self._arguments()))
         except BaseException:
-            if pbar is not None:
-                pbar.close(completed=False)
+            if self.bar is not None:
+                self.bar.close(completed=False)
             raise
         finally:
-            for st in placed_states:  # cut the padding off again (unpadded values stay on the devices)
-                st.value = _tree_map(plan.unpad_state, st.value)
-        if pbar is not None:
-            pbar.close()
-        sink.bar = None
+            sink.bar = None
+        if self.bar is not None:
+            self.bar.close()
+        self._check_finite(initial, states)
+        self.tree.write_states(states)
+        self.layout.finish(self.tree)
+        return self._results(outs)
 
-    if plan is not None:
-        return _sharded_result(outs, plan, model=model, record=record, units=units, count_state=count_state,
-                               n_blocks=n_blocks, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape,
-                               record_every=record_every, spikes=spikes, count_from_step=count_from_step)
+    def _results(self, outs):
+        cfg = self.cfg
+        k, n_blocks, _ = cfg.blocks
+        common = dict(dt_ms=cfg.dt_ms, t0_ms=self.t0_ms, n_steps=cfg.n_steps, record_every=cfg.record_every,
+                      spike_mode=cfg.spikes, count_from_step=cfg.count_from_step)
+        results = self.recorder.results(outs, common, cfg.n_steps, n_blocks)
+        if cfg.single:
+            return results[0]
+        return NetworkResult(self.tree.root, {p.name: r for p, r in zip(self.pops, results)},
+                             self.recorder.all_traces, **common)
 
-    # ---------------------------------------------------------------- host side
-    traces: Dict[str, Any] = {}
-    if record and n_blocks > 0:
-        for name in record:
-            traces[name] = _wrap(outs["rec"][name], units.get(name))
-    elif record:
-        traces = _empty_traces(model, record)
-
-    kwargs = dict(model=model, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape, record_every=record_every,
-                  traces=traces, spike_mode=spikes, count_from_step=count_from_step)
-    if spikes == "count":
-        cnt, first, last = count_state
-        return SimulationResult(counts=np.asarray(cnt.value), first_step=np.asarray(first.value),
-                                last_step=np.asarray(last.value), **kwargs)
-    parts = []
-    if "spk" in outs:
-        a = np.asarray(outs["spk"])
-        parts.append(a.reshape((-1,) + a.shape[2:]))
-    if "spk_rem" in outs:
-        parts.append(np.asarray(outs["spk_rem"]))
-    raster = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    if packed:
-        return SimulationResult(packed=raster, **kwargs)
-    return SimulationResult(dense=raster.reshape((n_steps,) + shape), **kwargs)
-
-
-# --------------------------------------------------------------------------
-# sharded runs (see lapicque.sharding)
-# --------------------------------------------------------------------------
-def _tree_map(fn, value):
-    """Apply ``fn`` to the arrays of a state value (a Quantity keeps its unit)."""
-    def leaf(x):
-        if isinstance(x, u.Quantity):
-            return u.Quantity(fn(x.mantissa), unit=x.unit)
-        return fn(x)
-    return jax.tree.map(leaf, value, is_leaf=lambda x: isinstance(x, u.Quantity))
+    def _check_finite(self, initial, final):
+        """Raise NonFiniteStateError if a state that was finite became NaN or infinite; find the first step."""
+        became = [None if b is None else jnp.logical_and(b, jnp.logical_not(a))
+                  for a, b in zip(first_non_finite(initial), first_non_finite(final))]
+        flags = [jnp.any(x) for x in became if x is not None]
+        if not flags or not bool(jnp.any(jnp.stack(flags))):  # one reduction per state, on the devices
+            return
+        self.tree.write_states(initial)  # run again from the same start, tracking the first bad step
+        diag = RunConfig(**{**self.cfg.__dict__, "diagnose": True, "spikes": "count", "record": (),
+                            "progress": False, "count_from_step": 0})
+        _, outs = self.compile(diag)(*self._arguments())
+        self.tree.write_states(final)
+        self.layout.finish(self.tree)
+        masks = [None if x is None else self.layout.gather(x) for x in became]
+        steps = [self.layout.gather(x) for x in outs["first_bad"]]
+        raise _non_finite_error(self.tree, steps, masks, self.cfg, self.t0_ms)
 
 
-def _host_or_global(x):
-    """A numpy copy of ``x``, unless it is a global array spread over several processes."""
-    if isinstance(x, jax.Array) and not x.is_fully_addressable:
-        return x.astype(brainstate.environ.dftype())
-    return np.asarray(x, dtype=brainstate.environ.dftype())
+def _weak(obj):
+    if obj is None:
+        return []
+    import weakref
+    try:
+        return [(id(obj), weakref.ref(obj))]
+    except TypeError:
+        return [(id(obj), obj)]
 
 
-def _is_batched(model, shape, batch_size) -> bool:
-    if batch_size is not None:
-        return True
-    varshape = getattr(model, "varshape", None)
-    if varshape is None:
-        return False
-    return len(shape) > len(tuple(varshape))
-
-
-def _place_states(model, plan, moved):
-    """Lay every state of ``model`` out across the mesh (padded); appends the states moved to ``moved``."""
-    for st in model.states().values():
-        def put(x):
-            if isinstance(x, (jax.Array, np.ndarray, np.generic, numbers.Number)):
-                return plan.place(x)
-            return x
-        st.value = _tree_map(put, st.value)
-        moved.append(st)
-
-
-def _place_params(model, plan):
-    """Per-neuron arrays the model keeps as public attributes (its parameters), laid out like the state."""
-    out = {}
-    for name, value in vars(model).items():
-        if name.startswith("_") or isinstance(value, brainstate.State):
+def _non_finite_error(tree, first_bad, newly, cfg, t0_ms):
+    best = None
+    for path, steps, mask in zip(tree.state_paths, first_bad, newly):
+        if mask is None or not mask.any():
             continue
-        if isinstance(value, u.Quantity):
-            m, unit = value.mantissa, value.unit
-        elif isinstance(value, jax.Array):
-            m, unit = value, None
-        else:
-            continue
-        if not isinstance(m, jax.Array) and not isinstance(m, np.ndarray):
-            continue
-        if np.ndim(m) == 0 or not plan.aligned(np.shape(m)):
-            continue  # scalars and arrays not along the neurons stay constants (the same on every device)
-        placed = plan.place(m)
-        out[name] = placed if unit is None else u.Quantity(placed, unit=unit)
-    return out
-
-
-def _sharded_result(outs, plan, *, model, record, units, count_state, n_blocks, dt_ms, t0_ms, n_steps, shape,
-                    record_every, spikes, count_from_step):
-    """Gather what was recorded (only that) to the host, cut off the padding, build the result."""
-    traces: Dict[str, Any] = {}
-    if record and n_blocks > 0:
-        for name in record:
-            a = plan.gather(outs["rec"][name])
-            traces[name] = _wrap(a[plan.unpad_index(a.ndim, lead=1)], units.get(name))
-    elif record:
-        traces = _empty_traces(model, record)
-    kwargs = dict(model=model, dt_ms=dt_ms, t0_ms=t0_ms, n_steps=n_steps, shape=shape, record_every=record_every,
-                  traces=traces, spike_mode=spikes, count_from_step=count_from_step)
-    if spikes == "count":
-        cnt, first, last = (plan.gather(c.value) for c in count_state)
-        cut = plan.unpad_index(cnt.ndim)
-        return SimulationResult(counts=cnt[cut], first_step=first[cut], last_step=last[cut], **kwargs)
-    parts = []
-    if "spk" in outs:
-        a = plan.gather(outs["spk"])
-        parts.append(a.reshape((-1,) + a.shape[2:]))
-    if "spk_rem" in outs:
-        parts.append(plan.gather(outs["spk_rem"]))
-    raster = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    raster = raster[plan.unpad_index(raster.ndim, lead=1, packed=True)]
-    rows = int(np.prod(shape[:-1], dtype=np.int64))
-    raster = np.ascontiguousarray(raster).reshape(n_steps, rows, raster.shape[-1])
-    return SimulationResult(packed=raster, **kwargs)
+        steps = np.where(mask & (np.asarray(steps) >= 0), np.asarray(steps), np.iinfo(np.int32).max)
+        flat = int(np.argmin(steps))
+        step = int(steps.reshape(-1)[flat])
+        if best is None or step < best[2]:
+            best = (".".join(map(str, path)), np.unravel_index(flat, steps.shape), step)
+    name, index, step = best
+    index = tuple(int(i) for i in index)
+    t = t0_ms + step * cfg.dt_ms
+    return NonFiniteStateError(
+        f"simulate: state '{name}' became NaN or infinite at step {step} (t = {t:g} ms), first for the neuron at "
+        f"index {index if len(index) != 1 else index[0]}. Check the input (a current function returning NaN or "
+        f"infinity?) and the parameters; the model now holds the non-finite state.",
+        state=name, index=index, step=step, time_ms=t)

@@ -201,7 +201,7 @@ def processes(tmp_path_factory):
     base = os.environ.get("XLA_FLAGS", "")
     four_env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": (
         base + f" --xla_force_host_platform_device_count=4 --xla_dump_to={dump}"
-        " --xla_dump_hlo_module_re=.*jaxpr_call.*").strip()}
+        " --xla_dump_hlo_module_re=.*lapicque_run.*").strip()}
     two_env = {**os.environ, "JAX_PLATFORMS": "cpu",
                "XLA_FLAGS": (base + " --xla_force_host_platform_device_count=2").strip()}
     address = f"localhost:{_free_port()}"
@@ -294,7 +294,7 @@ def test_no_collectives_in_any_compiled_program(four):
     assert four["hlo"]["has_loop"] and four["hlo"]["collectives"] == []
     assert four["control"], "the detector must see the all-reduce of a sum over sharded neurons"
     # every program simulate compiled in the subprocess, as XLA ran it (after SPMD partitioning)
-    files = sorted(Path(four["dump"]).glob("*jaxpr_call*after_optimizations.txt"))
+    files = sorted(Path(four["dump"]).glob("*lapicque_run*after_optimizations.txt"))
     texts = {f.name: f.read_text() for f in files}
     partitioned = {k: t for k, t in texts.items() if re.search(r"num_partitions=[234]\b", t)}
     assert len(partitioned) >= 13 + 1 + 1 + 2 + 1 + 2, sorted(texts)

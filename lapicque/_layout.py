@@ -1,0 +1,158 @@
+"""Where a run's arrays live: one device, or cut across a mesh (see :mod:`lapicque.sharding`).
+
+A layout is the one place that differs between a run on one device and a
+sharded run; the loop, the recording and the result are written once and
+ask the layout to
+
+* ``init``: create the initial state (host memory for sharded runs);
+* ``place``: lay out state values, parameters and the input (sharded:
+  padded and cut along the neuron axis; per-neuron parameters too);
+* ``keep``: constrain a value inside the loop to stay where it is;
+* ``spike_bits``: turn one step's spikes into what is stored (bits);
+* ``gather`` / ``unpad``: bring what was recorded back, without the padding;
+* ``finish``: cut the padding off the final state.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import brainstate
+import jax
+import jax.numpy as jnp
+import numpy as np
+import saiunit as u
+
+from . import _shardplan as _sharding
+
+__all__ = ["SingleDevice", "Sharded", "init_or_reset", "init_on_host", "map_arrays"]
+
+
+def map_arrays(fn, value):
+    """Apply ``fn`` to the arrays of a value (a Quantity keeps its unit)."""
+    def leaf(x):
+        if isinstance(x, u.Quantity):
+            return u.Quantity(fn(x.mantissa), unit=x.unit)
+        if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+            return fn(x)
+        return x
+    return jax.tree.map(leaf, value, is_leaf=lambda x: isinstance(x, u.Quantity))
+
+
+def init_or_reset(model, batch_size):
+    """Initial state values, keeping the existing State objects when their layout is unchanged.
+
+    Keeping the objects keeps references that users (and projections) hold
+    valid; a new layout creates new states via ``init_state``.
+    """
+    want = (tuple(model.varshape) if batch_size is None else (batch_size,) + tuple(model.varshape)) \
+        if hasattr(model, "varshape") else None
+    V = getattr(model, "V", None)
+    if (want is not None and isinstance(V, brainstate.State) and hasattr(model, "reset_state")
+            and tuple(jnp.shape(u.get_mantissa(V.value))) == want):
+        model.reset_state(batch_size)
+    elif hasattr(model, "varshape") and hasattr(model, "init_state") and not model.states():
+        model.init_state(batch_size)
+    else:
+        brainstate.nn.init_all_states(model, batch_size)
+
+
+def init_on_host(model, batch_size):
+    """Initial states built in host memory: the whole population never sits on one accelerator."""
+    with _sharding.host_default_device():
+        model.init_state(batch_size)
+
+
+class SingleDevice:
+    """Everything on the default device; spikes packed into one row of bits per step."""
+
+    key = "single"
+    is_sharded = False
+
+    def place(self, tree) -> Tuple[list, list]:
+        return tree.state_values(), tree.param_values()
+
+    def place_input(self, mantissa, lead: int):
+        return jnp.asarray(mantissa, dtype=brainstate.environ.dftype())
+
+    def loop_shape(self, shape):
+        return tuple(shape)
+
+    def pad_input(self, x):
+        return x
+
+    def keep(self, x, lead: int = 0):
+        return x
+
+    def keep_states(self, tree):
+        return None
+
+    def spike_bits(self, s, n_neurons: int, packed: bool):
+        s = jnp.reshape(s, (n_neurons,))
+        return jnp.packbits(s) if packed else s
+
+    def gather(self, x):
+        return np.asarray(x)
+
+    def unpad(self, x, lead: int = 0, packed: bool = False):
+        return x
+
+    def finish(self, tree):
+        return None
+
+
+class Sharded:
+    """One population cut along its neuron (and batch) axis across a device mesh, no communication."""
+
+    is_sharded = True
+
+    def __init__(self, devices, shape: Sequence[int], batched: bool):
+        mesh = _sharding.make_mesh(devices)
+        self.plan = _sharding.ShardPlan(mesh, shape, batched)
+        self.key = ("sharded", repr(self.plan), tuple(d.id for d in mesh.devices.flat))
+
+    def place(self, tree):
+        plan = self.plan
+        tree.write_states([map_arrays(plan.place, v) for v in tree.state_values()])
+        params = [[map_arrays(plan.place, leaf) if plan.aligned(np.shape(u.get_mantissa(leaf))) else leaf
+                   for leaf in leaves] for leaves in tree.param_values()]
+        return tree.state_values(), params
+
+    def place_input(self, mantissa, lead: int):
+        return self.plan.place(_host_or_global(mantissa), lead=lead)
+
+    def loop_shape(self, shape):
+        return self.plan.padded
+
+    def pad_input(self, x):
+        return map_arrays(self.plan.pad_traced, x) if self.plan.is_padded else x
+
+    def keep(self, x, lead: int = 0):
+        return self.plan.constrain(x, lead)
+
+    def keep_states(self, tree):
+        for st in tree.states:
+            st.value = map_arrays(self.plan.constrain, st.value)
+
+    def spike_bits(self, s, n_neurons: int, packed: bool):
+        plan = self.plan
+        s = jnp.reshape(s, plan.padded)
+        if plan.padded[-1] != plan.shape[-1]:  # padded neurons never spike (an iota, not a constant)
+            s = jnp.logical_and(s, jnp.arange(plan.padded[-1]) < plan.shape[-1])
+        return plan.packed_constrain(jnp.packbits(s, axis=-1))
+
+    def gather(self, x):
+        return self.plan.gather(x)
+
+    def unpad(self, x, lead: int = 0, packed: bool = False):
+        return x[self.plan.unpad_index(np.ndim(x), lead=lead, packed=packed)]
+
+    def finish(self, tree):
+        tree.write_states([map_arrays(self.plan.unpad_state, v) for v in tree.state_values()])
+
+
+def _host_or_global(x):
+    """A numpy copy of ``x``, unless it is a global array spread over several processes."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return x.astype(brainstate.environ.dftype())
+    return np.asarray(x, dtype=brainstate.environ.dftype())
