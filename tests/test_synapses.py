@@ -274,3 +274,25 @@ def test_receptor_needs_t(isolated_environ):
         syn.init_state()
         with pytest.raises(lq.EnvironmentNotSetError, match="AMPA: the current time 't' is not set"):
             syn.update(jnp.ones(2, bool))
+
+
+NETWORK_NAMES = ["Synapse", "Expon", "DualExpon", "Alpha", "AMPA", "GABAa", "BioNMDA", "STP", "STD", "SynOut",
+                 "COBA", "CUBA", "MgBlock", "PoissonSpike", "PoissonEncoder", "PoissonInput", "poisson_input"]
+
+
+@pytest.mark.parametrize("name", NETWORK_NAMES)
+def test_signature_matches_reference(name):
+    """Same parameter names, order and defaults as brainpy.state (so a script ports by its import)."""
+    import inspect
+    ref = getattr(reference(), name)
+    ours, theirs = (inspect.signature(c).parameters.values() for c in (getattr(lq, name), ref))
+    assert [(p.name, repr(p.default)) for p in ours] == [(p.name, repr(p.default)) for p in theirs]
+
+
+@pytest.mark.parametrize("name", ["Expon", "DualExpon", "Alpha", "AMPA", "GABAa", "BioNMDA", "STP", "STD"])
+def test_state_names_match_reference(name):
+    def states(mod):
+        syn = getattr(mod, name)(3)
+        syn.init_state()
+        return sorted(k for k, v in vars(syn).items() if isinstance(v, brainstate.State))
+    assert states(lq) == states(reference())
