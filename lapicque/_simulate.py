@@ -61,6 +61,7 @@ import numpy as np
 import saiunit as u
 
 from . import _args
+from ._base import Neuron
 from ._cache import COMPILED
 from ._errors import NonFiniteStateError
 from ._layout import Sharded, SingleDevice, init_on_host, init_or_reset
@@ -70,6 +71,7 @@ from ._progress import Progress, ProgressSink, want_progress
 from ._record import Recorder, find_populations, trace_states
 from ._result import SimulationResult
 from ._shardplan import make_mesh
+from ._timestep import check_time_step
 from ._tree import ModuleTree
 
 __all__ = ["simulate", "prepare", "SimulationResult", "NetworkResult"]
@@ -273,6 +275,9 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
                                  "one device for now.")
             layout = Sharded(devices, pops[0].shape, _is_batched(model, pops[0].shape))
         traces = trace_states(tree, record, single)
+        for p in pops:  # on concrete parameters, before they become arguments of the compiled run
+            if isinstance(p.node, Neuron):
+                check_time_step(p.node, dt_ms)
         kind, cur = _args.prepare_current(current, n_steps, pops[0].shape if single else None, time_varying)
         n_neurons = sum(p.size for p in pops)
         cfg = RunConfig(n_steps=n_steps, dt_ms=dt_ms, kind=kind, record=record, record_every=record_every,

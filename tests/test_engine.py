@@ -192,3 +192,20 @@ def test_network_count_mode_and_network_freed():
     del net, res
     gc.collect()
     assert ref() is None
+
+
+def test_coarse_dt_warns_in_simulate_although_parameters_are_traced():
+    with pytest.warns(lq.CoarseTimeStepWarning, match="coarse"):
+        lq.simulate(lq.LIF(1, tau=5 * u.ms), 2 * u.mA, 100 * u.ms, dt=2. * u.ms)
+
+
+def test_no_public_function_shadows_a_module_of_the_package():
+    import importlib
+    import pkgutil
+    import types
+    modules = {m.name for m in pkgutil.iter_modules(lq.__path__)}
+    for name in modules:
+        attr = getattr(lq, name, None)
+        assert attr is None or isinstance(attr, types.ModuleType), name
+        assert importlib.import_module(f"lapicque.{name}").__name__ == f"lapicque.{name}"
+    assert callable(lq.simulate) and "simulate" not in modules
