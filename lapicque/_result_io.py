@@ -228,20 +228,69 @@ def _rebuild_model(info):
         return None
 
 
-def _npz_path(path) -> str:
+#: the most values a CSV file may hold (larger runs: .npz)
+CSV_MAX_VALUES = 2_000_000
+
+
+def _npz_path(path, allow_csv=False) -> str:
     path = os.fspath(path)
-    if not path.endswith(".npz"):
-        raise ValueError(f"save: the file name must end in .npz; got {path!r}")
+    if not (path.endswith(".npz") or (allow_csv and path.endswith(".csv"))):
+        raise ValueError(f"the file name must end in .npz{' or .csv' if allow_csv else ''}; got {path!r}")
     return path
 
 
 def save_result(result, path) -> str:
-    """Write ``result`` to ``path`` (an ``.npz`` file, compressed); return the path."""
-    path = _npz_path(path)
+    """Write ``result`` to ``path``: ``.npz`` (compressed, everything) or ``.csv`` (small runs); return it."""
+    path = _npz_path(path, allow_csv=True)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    if path.endswith(".csv"):
+        return save_csv(result, path)
     np.savez_compressed(path, **result_arrays(result))
     return path
+
+
+def save_csv(result, path: str) -> str:
+    """Traces as ``path`` (``time_ms`` then one column per state and neuron) and spikes as ``*.spikes.csv``.
+
+    Times are written on the dt grid (``20.7``, not ``20.700001``); the
+    spike file has one row ``time_ms,neuron`` per spike (flat neuron index).
+    A run with more than :data:`CSV_MAX_VALUES` values is refused (use ``.npz``).
+    """
+    n_samples = len(result.trace_times)
+    n_values = n_samples * result.n_neurons * max(len(result.traces), 1)
+    if n_values > CSV_MAX_VALUES:
+        raise ValueError(f"{n_values} values are too many for CSV (at most {CSV_MAX_VALUES}); save as .npz")
+    dec = _decimals(result._dt_ms)
+    steps = np.arange(n_samples) * result.record_every + result.record_every - 1
+    t = np.round(result._t0_ms + (steps + 1.0) * result._dt_ms, dec)
+    head, cols = ["time_ms"], [np.array([f"{x:.{dec}f}" for x in t], dtype=object)]
+    for name, q in result.traces.items():
+        arr, unit = _plain(q)
+        arr = arr.reshape(n_samples, -1)
+        tag = name if unit is None else f"{name}_{str(unit).replace(' ', '')}"
+        for j in range(arr.shape[1]):
+            head.append(f"{tag}[{j}]")
+            cols.append(np.array([f"{x:.7g}" if arr.dtype.kind == "f" else str(int(x)) for x in arr[:, j]],
+                                 dtype=object))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(head) + "\n")
+        for row in zip(*cols):
+            f.write(",".join(row) + "\n")
+    if result.spike_mode == "dense":
+        s_steps, neurons = result.spike_steps
+        times = np.round(result._t0_ms + (s_steps + 1.0) * result._dt_ms, dec)
+        with open(path[:-4] + ".spikes.csv", "w", encoding="utf-8") as f:
+            f.write("time_ms,neuron\n")
+            f.writelines(f"{x:.{dec}f},{int(j)}\n" for x, j in zip(times, neurons))
+    return path
+
+
+def _decimals(dt_ms: float) -> int:
+    for d in range(10):
+        if abs(round(dt_ms, d) - dt_ms) <= 1e-9 * max(abs(dt_ms), 1e-12):
+            return d
+    return 9
 
 
 def load_result(path):

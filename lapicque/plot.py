@@ -17,7 +17,7 @@ Examples
 >>> from lapicque import plot
 >>> res = lapicque.simulate(lapicque.AdExIF(1), 30 * u.mA, 100 * u.ms, record=("V", "w"))
 >>> fig = plot.traces(res, title="AdExIF")
->>> [ax.get_ylabel() for ax in fig.axes]
+>>> [ax.get_ylabel() for ax in fig.axes]    # currents in the unit that reads best
 ['V (mV)', 'w (mA)']
 """
 
@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import saiunit as u
 
-__all__ = ["figure", "raster", "voltage", "traces", "fi_curve", "save"]
+__all__ = ["figure", "raster", "voltage", "traces", "fi_curve", "pattern", "save", "readable_unit"]
 
 #: colours used for multiple curves (colour-blind friendly, matplotlib's tab10 order)
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -69,8 +69,40 @@ def _mantissa(value) -> np.ndarray:
     return np.asarray(value.mantissa if isinstance(value, u.Quantity) else value)
 
 
+#: the units a current is shown in, smallest first (the one that puts its largest value in [1, 1000))
+_CURRENT_LADDER = ("pA", "nA", "uA", "mA", "amp")
+
+
+def readable_unit(value):
+    """A unit that shows ``value`` with a mantissa between 1 and 1000 (currents only; others keep theirs).
+
+    Examples
+    --------
+    >>> import saiunit as u
+    >>> readable_unit([1e-7, 3e-7] * u.mA)
+    Unit("pA")
+    >>> readable_unit(30. * u.mV)
+    Unit("mV")
+    """
+    if not isinstance(value, u.Quantity) or not u.have_same_dim(value, u.mA):
+        return u.get_unit(value)
+    peak = float(np.nanmax(np.abs(np.asarray(value.to_decimal(u.amp), dtype=np.float64)), initial=0.0))
+    ladder = [getattr(u, name) for name in _CURRENT_LADDER]
+    if peak == 0.0:
+        return value.unit
+    for unit in ladder:
+        if peak < 999.5 * float(np.asarray((1.0 * unit).to_decimal(u.amp))):
+            return unit
+    return ladder[-1]
+
+
 def _legend_outside(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small", frameon=False)
+
+
+def _column(value, n_samples: int, neuron: int) -> np.ndarray:
+    """One neuron's samples (mantissa) of a recorded trace."""
+    return _mantissa(value).reshape(n_samples, -1)[:, neuron]
 
 
 def _times_ms(value) -> np.ndarray:
@@ -357,15 +389,19 @@ def traces(result, neuron: int = 0, *, names: Optional[Sequence[str]] = None, ti
     n_samples = len(t)
     for key, group in groups.items():
         ax = axes[i]
-        for j, n in enumerate(group):
-            vals = _mantissa(result.traces[n]).reshape(n_samples, -1)[:, neuron]
-            ax.plot(t, vals, color=COLORS[(j + 1) % len(COLORS)], lw=1.2, label=n)
+        cols = {n: _column(result.traces[n], n_samples, neuron) for n in group}
         q = result.traces[group[0]]
+        unit = readable_unit(u.Quantity(np.concatenate([c for c in cols.values()]), unit=q.unit)) \
+            if isinstance(q, u.Quantity) else None
+        for j, n in enumerate(group):
+            vals = cols[n] if unit is None else np.asarray(u.Quantity(cols[n], unit=q.unit).to_decimal(unit))
+            ax.plot(t, vals, color=COLORS[(j + 1) % len(COLORS)], lw=1.2, label=n)
+        shown = q if unit is None else u.Quantity(1.0, unit=unit)
         if len(group) == 1:
-            ax.set_ylabel(_unit_label(group[0], q))
+            ax.set_ylabel(_unit_label(group[0], shown))
         else:
             dim_name = "current" if isinstance(q, u.Quantity) and u.have_same_dim(q, u.mA) else "value"
-            ax.set_ylabel(_unit_label(dim_name, q))
+            ax.set_ylabel(_unit_label(dim_name, shown))
             _legend_outside(ax)
         ax.set_xlabel("time (ms)")
         i += 1
@@ -425,3 +461,49 @@ def fi_curve(currents, rates, ax=None, *, label: Optional[str] = None, title: Op
     if label:
         ax.legend(loc="upper left", fontsize="small")
     return ax
+
+
+# --------------------------------------------------------------------------
+# published patterns
+# --------------------------------------------------------------------------
+def pattern(result, *, passed: Optional[bool] = None, panel_size=(7.5, 2.2)):
+    """One published pattern (a :class:`lapicque.patterns.PatternResult`): V (and V_th) over its input.
+
+    Parameters
+    ----------
+    result : PatternResult
+        From :func:`lapicque.patterns.run`.
+    passed : bool, optional
+        Add a check mark (True) or a cross (False) to the title.
+    panel_size : (float, float)
+        Size of the voltage panel; the current panel is half as high.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from lapicque import patterns, plot
+    >>> fig = plot.pattern(patterns.run("tonic"))
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['V (mV)', 'I (pA)']
+    """
+    p = result.pattern
+    fig = _new_figure((panel_size[0], panel_size[1] * 1.5 + 0.4))
+    ax_v, ax_i = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (2, 1)})
+    t = np.asarray(result.t)
+    ax_v.plot(t, result.V, color="k", lw=0.9, label="V")
+    if "V_th" in result.traces:
+        ax_v.plot(t, result.traces["V_th"], color=COLORS[1], lw=0.9, ls="--", label="V_th")
+        _legend_outside(ax_v)
+    mark = "" if passed is None else ("  \u2713" if passed else "  \u2717")
+    ax_v.set_title(f"{p.key}: {p.name} ({p.model}){mark}", loc="left", fontsize=10)
+    ax_v.set_ylabel("V (mV)")
+    ax_i.step(t[:-1], result.current, where="post", color="0.4", lw=0.9)
+    ax_i.set_ylabel(f"I ({p.current_unit})")
+    ax_i.set_xlabel("time (ms)")
+    ax_i.set_xlim(0, p.duration_ms)
+    for ax in (ax_v, ax_i):
+        ax.grid(True, alpha=0.3)
+    return fig
