@@ -1,3 +1,389 @@
-"""Seeded connectivity: pairwise Bernoulli, fixed in/out-degree and edge lists, event-driven on brainevent."""
+"""Seeded connectivity: pairwise Bernoulli, fixed in/out-degree and edge lists, event-driven on brainevent.
 
-__all__ = []
+Each builder draws (or takes) a list of edges ``(pre_i, post_i, weight_i)``
+once, at construction, from a :func:`numpy.random.default_rng` seeded with
+``seed``; the edges are stored as a CSR matrix of shape ``(n_pre, n_post)``
+(rows = presynaptic elements) and every edge is kept, multapses included, so
+the number of connections is exactly what was drawn.  Calling the module with
+a binary spike vector ``s`` returns
+
+.. math::
+
+    y_j = \\sum_{i:\\,(i, j) \\in E} w_{ij}\\, s_i ,
+
+computed event-driven by brainevent (only the rows of neurons that spiked are
+touched), in the unit of the weights.  On CPU the numba kernels are selected
+explicitly (``backend='numba'``), so no kernel-compilation error reaches users.
+
+Distributions (tested against them):
+
+* :class:`PairwiseBernoulli` -- every ordered pair is connected independently
+  with probability ``p`` (count ~ Binomial(n_pre n_post, p)), drawn exactly by
+  geometric gaps between successes.
+* :class:`FixedInDegree` -- every postsynaptic element gets exactly ``indegree``
+  sources, uniform over the allowed sources (distinct unless ``allow_multapses``).
+* :class:`FixedOutDegree` -- every presynaptic element has exactly ``outdegree``
+  targets, likewise.
+* :class:`EdgeList` -- explicit arrays of pre and post indices (and weights).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Optional
+
+import brainevent
+import brainstate
+import braintools
+import jax
+import jax.numpy as jnp
+import numpy as np
+import saiunit as u
+
+__all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList"]
+
+
+def _size(value, owner, what):
+    sizes = value if isinstance(value, (tuple, list)) else (value,)
+    if not sizes or not all(isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, bool) and s > 0
+                            for s in sizes):
+        raise ValueError(f"{owner}: {what} must be a positive int; got {value!r}.")
+    return tuple(int(s) for s in sizes)
+
+
+def _backend():
+    """brainevent's kernel backend for the default JAX platform (numba on CPU)."""
+    return "numba" if jax.default_backend() == "cpu" else None
+
+
+def _make_csr(data, indices, indptr, shape):
+    """A brainevent CSR with its binary-event workspace prepared eagerly (so it can be used under jit)."""
+    with jax.ensure_compile_time_eval():
+        csr = brainevent.CSR((data, jnp.asarray(indices), jnp.asarray(indptr)), shape=shape, backend=_backend())
+        try:  # brainevent 0.2: prepare the workspace without a kernel call
+            from brainevent._csr.main import _ensure_binary_workspace
+            _ensure_binary_workspace(csr, "csr", csr.indptr)
+        except ImportError:  # pragma: no cover - other brainevent versions: one eager call prepares it
+            brainevent.BinaryArray(jnp.zeros(shape[0], bool)) @ csr
+    return csr
+
+
+def _is_spike_dtype_ok(x, owner):
+    if isinstance(x, u.Quantity) and not u.get_unit(x).is_unitless:
+        raise TypeError(f"{owner}: the input must be binary spikes (bool or 0/1 floats) without units; got a "
+                        f"quantity in {u.get_unit(x)}.")
+    x = x.value if isinstance(x, brainevent.BinaryArray) else u.get_mantissa(x)
+    x = jnp.asarray(x) if not isinstance(x, jax.core.Tracer) else x
+    if not (x.dtype == jnp.bool_ or jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
+        raise TypeError(f"{owner}: the input must be binary spikes (bool or 0/1 floats); got dtype {x.dtype}.")
+    if x.dtype != jnp.bool_ and not isinstance(x, jax.core.Tracer):
+        bad = np.asarray((x != 0) & (x != 1))
+        if bad.any():
+            value = float(np.asarray(x)[bad].ravel()[0])
+            raise ValueError(
+                f"{owner}: event-driven propagation needs binary spikes (0/1 or bool), but the input holds "
+                f"{value!r} (at {int(bad.sum())} places). Pass spikes (e.g. neuron.get_spike() != 0), or use a "
+                f"dense comm such as brainstate.nn.Linear for graded input.")
+    return x
+
+
+class Connectivity(brainstate.nn.Module):
+    """Event-driven sparse connectivity built from an edge list (the base of every builder).
+
+    Parameters
+    ----------
+    in_size, out_size : int
+        Number of presynaptic (rows) and postsynaptic (columns) elements.
+    pre_ids, post_ids : array of int
+        One entry per edge; duplicates are kept (multapses).
+    weight : Quantity, float, array or callable
+        Shared weight (a scalar, e.g. ``6 * u.nS``), one weight per edge (an
+        array of length ``n_edges``, in edge order), or an initializer called as
+        ``braintools.init.param(weight, (n_edges,))``.
+    name : str, optional
+        Module name.
+
+    Notes
+    -----
+    ``update(spikes)`` takes bool or 0/1 float spikes of shape ``(..., n_pre)``
+    and returns ``(..., n_post)`` in the weights' unit.  A concrete float input
+    that is not 0/1 is refused; inside a compiled loop the values cannot be
+    checked and any value ``> 0`` counts as a spike (brainevent's rule).
+    """
+
+    __module__ = "lapicque"
+
+    def __init__(self, in_size, out_size, pre_ids, post_ids, weight, name: Optional[str] = None):
+        super().__init__(name=name)
+        owner = type(self).__name__
+        self.in_size = _size(in_size, owner, "in_size")
+        self.out_size = _size(out_size, owner, "out_size")
+        n_pre, n_post = self.in_size[-1], self.out_size[-1]
+        pre = np.asarray(pre_ids)
+        post = np.asarray(post_ids)
+        if pre.ndim != 1 or post.shape != pre.shape or not (
+                np.issubdtype(pre.dtype, np.integer) or pre.size == 0) or not (
+                np.issubdtype(post.dtype, np.integer) or post.size == 0):
+            raise ValueError(f"{owner}: pre_ids and post_ids must be 1-D integer arrays of equal length; got shapes "
+                             f"{pre.shape} and {post.shape}.")
+        for ids, n, what in ((pre, n_pre, "pre_ids"), (post, n_post, "post_ids")):
+            if ids.size and (ids.min() < 0 or ids.max() >= n):
+                raise ValueError(f"{owner}: {what} must lie in [0, {n}); got values in [{ids.min()}, {ids.max()}].")
+        order = np.argsort(pre, kind="stable")
+        self.pre_ids = pre[order].astype(np.int32)
+        self.post_ids = post[order].astype(np.int32)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre_ids, minlength=n_pre))]).astype(np.int32)
+        self.weight = self._edge_weights(weight, order, owner)
+        self._csr = None
+
+    def _edge_weights(self, weight, order, owner):
+        """Weights as a quantity or array: shape () (shared) or (n_edges,) in CSR order."""
+        n = self.n_edges
+        if callable(weight) and not isinstance(weight, (u.Quantity, jax.Array, np.ndarray)):
+            return braintools.init.param(weight, (n,))
+        unit = u.get_unit(weight)
+        w = np.asarray(u.get_mantissa(weight), dtype=brainstate.environ.dftype())
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{owner}: weight must be finite; got {weight}.")
+        if w.ndim == 0:
+            return u.maybe_decimal(u.Quantity(jnp.asarray(w), unit=unit))
+        if w.shape != (n,):
+            raise ValueError(f"{owner}: weight must be a scalar (shared) or have one value per edge ({n}); got shape "
+                             f"{w.shape}.")
+        return u.maybe_decimal(u.Quantity(jnp.asarray(w[order]), unit=unit))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of connections (multapses counted)."""
+        return int(self.pre_ids.size)
+
+    @property
+    def weights(self):
+        """One weight per edge (CSR order), shared weights broadcast."""
+        w = self.weight
+        return u.math.broadcast_to(w, (self.n_edges,)) if u.math.ndim(w) == 0 else w
+
+    def edges(self):
+        """``(pre_ids, post_ids, weights)`` of every connection, sorted by presynaptic index."""
+        return self.pre_ids, self.post_ids, self.weights
+
+    def csr(self, data=None):
+        """The brainevent CSR matrix ``(n_pre, n_post)``, with ``data`` (mantissas) replacing the weights if given.
+
+        Built once (outside any trace, with its event-driven workspace) and reused.
+        """
+        if self._csr is None:
+            w = jnp.reshape(jnp.asarray(u.get_mantissa(self.weight)), (-1,))
+            self._csr = _make_csr(w, self.post_ids, self.indptr, (self.in_size[-1], self.out_size[-1]))
+        return self._csr if data is None else self._csr.with_data(data)
+
+    def to_dense(self):
+        """The dense ``(n_pre, n_post)`` weight matrix (multapses summed); for tests and small networks."""
+        w = self.weights
+        unit = u.get_unit(w)
+        m = np.zeros((self.in_size[-1], self.out_size[-1]))
+        np.add.at(m, (self.pre_ids, self.post_ids), np.asarray(u.get_mantissa(w)))
+        return u.maybe_decimal(u.Quantity(m, unit=unit))
+
+    def update(self, x):
+        owner = type(self).__name__ + (f" {self.name!r}" if self.name else "")
+        x = _is_spike_dtype_ok(x, owner)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.in_size[-1]:
+            raise ValueError(f"{owner}: the input must have shape ({self.in_size[-1]},) or (batch, "
+                             f"{self.in_size[-1]}); got {x.shape}.")
+        w = self.weight
+        unit = u.get_unit(w)
+        data = jnp.reshape(jnp.asarray(u.get_mantissa(w)), (-1,))
+        if self.n_edges == 0:
+            y = jnp.zeros(x.shape[:-1] + (self.out_size[-1],), data.dtype)
+        else:
+            y = brainevent.BinaryArray(x) @ self.csr(data)
+        return u.maybe_decimal(u.Quantity(y, unit=unit))
+
+
+def _rng(seed, owner):
+    if seed is not None and not isinstance(seed, (numbers.Integral, np.integer)):
+        raise TypeError(f"{owner}: seed must be an int or None; got {seed!r}.")
+    return np.random.default_rng(seed)
+
+
+def _check_prob(p, owner):
+    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0. <= float(p) <= 1.:
+        raise ValueError(f"{owner}: prob must be a number in [0, 1]; got {p!r}.")
+    return float(p)
+
+
+def _bernoulli_pairs(rng, n_pre, n_post, p):
+    """Indices of the successes of n_pre * n_post independent Bernoulli(p) trials (geometric gaps)."""
+    total = n_pre * n_post
+    if p == 0. or total == 0:
+        return np.zeros(0, np.int64)
+    if p == 1.:
+        return np.arange(total)
+    found, last = [], -1
+    while True:
+        chunk = int(p * (total - last) + 10 * np.sqrt(p * total) + 100)
+        pos = last + np.cumsum(rng.geometric(p, size=chunk))
+        done = pos[-1] >= total
+        pos = pos[pos < total]
+        found.append(pos)
+        if done:
+            return np.concatenate(found)
+        last = int(pos[-1])
+
+
+def _fixed_degree(rng, n_rows, k, n_choices, multapses, autapses):
+    """(n_rows, k) draws from range(n_choices); distinct per row unless multapses; row r never picks r
+    when autapses are excluded.  Rejection keeps the law invariant under relabelling, hence uniform."""
+    rows = np.arange(n_rows)[:, None]
+    draw = rng.integers(0, n_choices, size=(n_rows, k))
+    while True:
+        bad = np.zeros(draw.shape, bool) if autapses else draw == rows
+        if not multapses:
+            order = np.argsort(draw, axis=1, kind="stable")
+            s = np.take_along_axis(draw, order, axis=1)
+            dup = np.zeros(draw.shape, bool)
+            dup[:, 1:] = s[:, 1:] == s[:, :-1]
+            np.put_along_axis(bad, order, np.take_along_axis(bad, order, axis=1) | dup, axis=1)
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            return draw
+        draw[bad] = rng.integers(0, n_choices, size=n_bad)
+
+
+def _check_degree(k, n_allowed, multapses, owner, what):
+    if not isinstance(k, (numbers.Integral, np.integer)) or isinstance(k, bool) or k < 0:
+        raise ValueError(f"{owner}: {what} must be a non-negative int; got {k!r}.")
+    if k > 0 and n_allowed == 0:
+        raise ValueError(f"{owner}: {what}={k} but no source/target is allowed (autapses excluded, size 1).")
+    if not multapses and k > n_allowed:
+        raise ValueError(f"{owner}: {what}={k} exceeds the {n_allowed} distinct partners available; allow "
+                         f"multapses or lower {what}.")
+    return int(k)
+
+
+class PairwiseBernoulli(Connectivity):
+    """Every (pre, post) pair connected independently with probability ``prob``.
+
+    Parameters
+    ----------
+    in_size, out_size : int
+        Presynaptic and postsynaptic sizes.
+    prob : float
+        Connection probability per ordered pair, in [0, 1]; the number of
+        edges is Binomial(n_pre n_post, prob) (or n (n - 1) pairs without autapses).
+    weight : Quantity, float, array or callable
+        Shared weight or a per-edge initializer (see :class:`Connectivity`).
+    seed : int, optional
+        Seed of the draw; the same seed gives the same edges.
+    allow_autapses : bool
+        If False, pairs with ``pre == post`` index are never connected (for a
+        projection of a group onto itself).
+    name : str, optional
+        Module name.
+
+    Examples
+    --------
+    >>> import saiunit as u, lapicque
+    >>> conn = lapicque.PairwiseBernoulli(1000, 1000, 0.02, 6. * u.nS, seed=1)
+    >>> 19000 < conn.n_edges < 21000
+    True
+    """
+
+    def __init__(self, in_size, out_size, prob, weight, seed: Optional[int] = None, allow_autapses: bool = True,
+                 name: Optional[str] = None):
+        owner = type(self).__name__
+        n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
+        flat = _bernoulli_pairs(_rng(seed, owner), n_pre, n_post, _check_prob(prob, owner))
+        pre, post = flat // n_post, flat % n_post
+        if not allow_autapses:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        super().__init__(in_size, out_size, pre, post, weight, name=name)
+        self.prob = float(prob)
+
+
+class FixedInDegree(Connectivity):
+    """Every postsynaptic element receives exactly ``indegree`` connections.
+
+    Sources are uniform over the presynaptic elements: distinct unless
+    ``allow_multapses``, never the element with the same index when
+    ``allow_autapses`` is False.  Parameters as :class:`PairwiseBernoulli`,
+    with ``indegree`` (int) in place of ``prob``.
+
+    Examples
+    --------
+    >>> import numpy as np, saiunit as u, lapicque
+    >>> conn = lapicque.FixedInDegree(100, 50, 10, 1. * u.nS, seed=0)
+    >>> set(np.bincount(conn.post_ids))
+    {10}
+    """
+
+    def __init__(self, in_size, out_size, indegree, weight, seed: Optional[int] = None,
+                 allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
+        owner = type(self).__name__
+        n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
+        allowed = n_pre if allow_autapses else n_pre - 1
+        k = _check_degree(indegree, allowed, allow_multapses, owner, "indegree")
+        if not allow_autapses and n_post > n_pre:
+            raise ValueError(f"{owner}: allow_autapses=False needs out_size <= in_size (indices shared); got "
+                             f"{n_pre} -> {n_post}.")
+        src = _fixed_degree(_rng(seed, owner), n_post, k, n_pre, allow_multapses, allow_autapses)
+        super().__init__(in_size, out_size, src.ravel(), np.repeat(np.arange(n_post), k), weight, name=name)
+        self.indegree = k
+
+
+class FixedOutDegree(Connectivity):
+    """Every presynaptic element makes exactly ``outdegree`` connections.
+
+    Targets are uniform over the postsynaptic elements: distinct unless
+    ``allow_multapses``, never the element with the same index when
+    ``allow_autapses`` is False.  Parameters as :class:`PairwiseBernoulli`,
+    with ``outdegree`` (int) in place of ``prob``.
+
+    Examples
+    --------
+    >>> import numpy as np, saiunit as u, lapicque
+    >>> conn = lapicque.FixedOutDegree(50, 100, 10, 1. * u.nS, seed=0)
+    >>> set(np.bincount(conn.pre_ids))
+    {10}
+    """
+
+    def __init__(self, in_size, out_size, outdegree, weight, seed: Optional[int] = None,
+                 allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
+        owner = type(self).__name__
+        n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
+        allowed = n_post if allow_autapses else n_post - 1
+        k = _check_degree(outdegree, allowed, allow_multapses, owner, "outdegree")
+        if not allow_autapses and n_pre > n_post:
+            raise ValueError(f"{owner}: allow_autapses=False needs in_size <= out_size (indices shared); got "
+                             f"{n_pre} -> {n_post}.")
+        tgt = _fixed_degree(_rng(seed, owner), n_pre, k, n_post, allow_multapses, allow_autapses)
+        super().__init__(in_size, out_size, np.repeat(np.arange(n_pre), k), tgt.ravel(), weight, name=name)
+        self.outdegree = k
+
+
+class EdgeList(Connectivity):
+    """Explicit connections: arrays of presynaptic and postsynaptic indices (and weights).
+
+    Parameters
+    ----------
+    in_size, out_size : int
+        Presynaptic and postsynaptic sizes.
+    pre_ids, post_ids : array of int
+        One entry per connection; repeated pairs are kept (multapses).
+    weight : Quantity, float, array or callable
+        Shared weight, or one weight per connection in the order given.
+    name : str, optional
+        Module name.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp, saiunit as u, lapicque
+    >>> conn = lapicque.EdgeList(3, 2, [0, 2, 2], [1, 0, 0], [1., 2., 3.] * u.nS)
+    >>> print(conn(jnp.array([False, False, True])))
+    [5. 0.] nS
+    """
+
+    def __init__(self, in_size, out_size, pre_ids, post_ids, weight, name: Optional[str] = None):
+        super().__init__(in_size, out_size, pre_ids, post_ids, weight, name=name)

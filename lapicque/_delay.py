@@ -1,3 +1,145 @@
-"""Delays in whole steps: the one delay rule of every projection."""
+"""Delays in whole steps: the one delay rule of every projection.
+
+The rule
+--------
+A projection with ``delay = d`` delivers what it is given at step ``n`` at
+step ``n + D`` with
+
+.. math::
+
+    D = \\lfloor d / dt + 1/2 \\rfloor \\qquad (\\text{round half up, in whole steps}),
+
+computed once at ``init_state`` from ``brainstate.environ``'s ``dt``.  Rounding
+(not truncation) makes ``0.3 ms / 0.1 ms = 2.9999...`` three steps, the
+floating-point error behind projection delays that came out short in
+brainpy (issue #709).  ``delay=None`` and ``delay=0 * u.ms`` are the same:
+``D = 0``, the input goes straight to ``comm``.
+
+What "the same step" means: in a brainpy.state-style network a projection is
+called at step ``n`` with the spikes that the presynaptic group emitted at the
+end of step ``n - 1`` (``pre.get_spike()``), and with ``D = 0`` the synapse
+jumps in step ``n`` before the postsynaptic group integrates, so the first
+integration that feels a spike of the step labelled ``t_s`` starts at
+``t_s + dt + d``.  Brian2's schedule gives the same timing for its ``delay``
+(the spike is pushed at ``t_s`` after the state update and applied ``d``
+later), so ``delay`` means the same thing in both simulators.
+
+A ``(N_pre,)`` array of delays (one axonal delay per presynaptic element) uses
+the same rule element-wise.
+"""
+
+from __future__ import annotations
+
+import brainstate
+import jax.numpy as jnp
+import numpy as np
+import saiunit as u
+
+from ._base import env_dt_ms
 
 __all__ = []
+
+
+def check_delay(delay, owner: str, n_pre=None):
+    """Validate a projection delay at construction; return it in ms (numpy) or ``None``.
+
+    Parameters
+    ----------
+    delay : Quantity or None
+        A non-negative, finite time: a scalar, or one value per presynaptic element.
+    owner : str
+        The projection's name, for error messages.
+    n_pre : int, optional
+        Number of presynaptic elements, when known, to check a per-element delay.
+    """
+    if delay is None:
+        return None
+    if not isinstance(delay, u.Quantity):
+        if np.ndim(delay) == 0 and isinstance(delay, (int, float, np.number)) and delay == 0:
+            return np.zeros(())
+        raise TypeError(
+            f"{owner}: delay must be a time such as 1.5 * u.ms (or None for no delay); got {delay!r}. "
+            f"lapicque does not guess units.")
+    if not u.have_same_dim(delay, u.ms):
+        raise TypeError(f"{owner}: delay must be a time such as 1.5 * u.ms; got {delay} (wrong physical dimension).")
+    d = np.asarray(delay.to_decimal(u.ms), dtype=float)
+    if d.ndim > 1:
+        raise ValueError(f"{owner}: delay must be a scalar or a 1-D array (one per presynaptic element); "
+                         f"got shape {d.shape}.")
+    if d.ndim == 1 and n_pre is not None and d.shape[0] != n_pre:
+        raise ValueError(f"{owner}: a per-element delay needs one value per presynaptic element ({n_pre}); "
+                         f"got {d.shape[0]} values.")
+    if not np.all(np.isfinite(d)) or np.any(d < 0):
+        raise ValueError(f"{owner}: delay must be finite and non-negative; got {delay}.")
+    return d
+
+
+def delay_steps(delay_ms, dt_ms) -> np.ndarray:
+    """The delay rule: ``floor(d / dt + 1/2)`` whole steps (numpy ints)."""
+    return np.floor(np.asarray(delay_ms, dtype=float) / float(dt_ms) + 0.5).astype(int)
+
+
+class DelayLine(brainstate.nn.Module):
+    """A ring buffer that returns its input ``D`` steps later (the delay rule above).
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+        Shape of one step's input (its last axis is the presynaptic axis).
+    delay : Quantity or None
+        Scalar delay, or one per element of the last axis.
+    owner : str
+        The projection's name, for error messages.
+
+    Examples
+    --------
+    >>> import brainstate, saiunit as u, jax.numpy as jnp
+    >>> from lapicque._delay import DelayLine
+    >>> brainstate.environ.set(dt=0.1 * u.ms)
+    >>> line = DelayLine(2, 0.2 * u.ms, "demo")
+    >>> line.init_state()
+    >>> [line.update(jnp.array([float(i), 0.]))[0].item() for i in range(1, 5)]
+    [0.0, 0.0, 1.0, 2.0]
+    """
+
+    def __init__(self, in_size, delay, owner: str):
+        super().__init__()
+        self.in_size = (in_size,) if isinstance(in_size, (int, np.integer)) else tuple(in_size)
+        self.owner = owner
+        self.delay_ms = check_delay(delay, owner, self.in_size[-1])
+        self.steps = None
+
+    def init_state(self, batch_size=None, **kwargs):
+        self.steps = delay_steps(self.delay_ms, float(env_dt_ms()))
+        length = int(self.steps.max()) if self.steps.size else 0
+        if length == 0:
+            return
+        shape = self.in_size if batch_size is None else (batch_size,) + self.in_size
+        # a scalar delay reads the slot it is about to overwrite; per-element delays need one slot more
+        length = length if self.steps.ndim == 0 else length + 1
+        self.buffer = brainstate.ShortTermState(jnp.zeros((length,) + shape, brainstate.environ.dftype()))
+        self.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
+
+    def reset_state(self, batch_size=None, **kwargs):
+        self.init_state(batch_size, **kwargs)
+
+    def update(self, x):
+        if self.steps is None:
+            raise RuntimeError(f"{self.owner}: call init_state() (e.g. brainstate.nn.init_all_states(net)) before "
+                               f"running a projection with a delay.")
+        if int(self.steps.max()) == 0:
+            return x
+        buf, ptr = self.buffer.value, self.pointer.value
+        length = buf.shape[0]
+        x_in = jnp.asarray(x)
+        if self.steps.ndim == 0:
+            out = buf[ptr]
+            buf = buf.at[ptr].set(x_in.astype(buf.dtype))
+        else:
+            buf = buf.at[ptr].set(x_in.astype(buf.dtype))
+            rows = (ptr - jnp.asarray(self.steps)) % length
+            out = buf[rows, ..., jnp.arange(self.in_size[-1])]
+            out = jnp.moveaxis(out, 0, -1)
+        self.buffer.value = buf
+        self.pointer.value = (ptr + 1) % length
+        return out.astype(x_in.dtype)

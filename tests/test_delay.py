@@ -1,0 +1,182 @@
+"""Delays exact to the step: one presynaptic spike through each projection type.
+
+The rule (lapicque._delay): input given to a projection at step n reaches the
+synapse / output / membrane at step n + floor(d / dt + 1/2).  References are
+closed forms (the exponential decay of a conductance that jumped by w at a
+known step) and brainpy.state's projections (same timing since 2.8.2).
+"""
+
+import brainstate
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import saiunit as u
+
+import lapicque
+from lapicque._delay import delay_steps
+from tolerances import SYN_EXACT_RTOL
+
+DT = 0.1  # ms
+W = 6.  # nS
+TAU = 5.  # ms
+N0 = 2  # step at which the single spike is given to the projection
+
+
+def syn_lib():
+    """lapicque's synapse classes once they exist, brainpy.state's until then."""
+    if hasattr(lapicque, "Expon") and hasattr(lapicque, "COBA"):
+        return lapicque
+    return pytest.importorskip("brainpy").state
+
+
+def _post():
+    return lapicque.LIF(2, R=100. * u.Mohm, tau=20. * u.ms, V_rest=-60. * u.mV, V_reset=-60. * u.mV,
+                        V_th=-50. * u.mV)
+
+
+class _Net(brainstate.nn.Module):
+    def __init__(self, post, proj):
+        super().__init__()
+        self.post, self.proj = post, proj
+
+
+def _drive(proj, post, n_steps, read):
+    """Give proj one spike at step N0, run post each step, return read() per step."""
+    out = []
+    for i in range(n_steps):
+        proj(jnp.array([i == N0]))
+        with brainstate.environ.context(t=i * DT * u.ms):
+            post(0. * u.nA)
+        out.append(read())
+    return np.asarray(out)
+
+
+def _expected_g(n_steps, steps):
+    n = np.arange(n_steps)
+    k = n - N0 - steps
+    return np.where(k >= 0, W * np.exp(-np.maximum(k, 0) * DT / TAU), 0.)
+
+
+DELAYS = [(None, 0), (0. * u.ms, 0), (0.1 * u.ms, 1), (0.3 * u.ms, 3), (2.5 * u.ms, 25)]
+
+
+@pytest.mark.parametrize("delay,steps", DELAYS)
+def test_align_post_single_spike_arrives_after_delay(delay, steps):
+    lib = syn_lib()
+    brainstate.environ.set(dt=DT * u.ms)
+    post = _post()
+    proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(1, 2, [0], [1], W * u.nS),
+                                  syn=lib.Expon.desc(2, tau=TAU * u.ms), out=lib.COBA.desc(E=0. * u.mV),
+                                  post=post, delay=delay)
+    brainstate.nn.init_all_states(_Net(post, proj))
+    n = N0 + steps + 10
+    g = _drive(proj, post, n, lambda: np.asarray(proj.syn.g.value.to_decimal(u.nS)))
+    np.testing.assert_allclose(g[:, 1], _expected_g(n, steps), rtol=SYN_EXACT_RTOL, atol=1e-6)
+    assert np.all(g[:, 0] == 0.)
+
+
+@pytest.mark.parametrize("delay,steps", DELAYS[1:4])
+def test_align_post_timing_matches_brainpy_state(delay, steps):
+    bs = pytest.importorskip("brainpy").state
+    brainstate.environ.set(dt=DT * u.ms)
+    gs = []
+    for lib in (lapicque, bs):
+        post = lib.LIF(2, R=100. * u.Mohm, tau=20. * u.ms, V_rest=-60. * u.mV, V_reset=-60. * u.mV, V_th=-50. * u.mV)
+        comm = brainstate.nn.EventFixedProb(1, 2, conn_num=2, conn_weight=W * u.nS, allow_multi_conn=False)
+        proj = lib.AlignPostProj(comm=comm, syn=bs.Expon.desc(2, tau=TAU * u.ms), out=bs.COBA.desc(E=0. * u.mV),
+                                 post=post, delay=delay)
+        brainstate.nn.init_all_states(_Net(post, proj))
+        gs.append(_drive(proj, post, N0 + steps + 5, lambda: np.asarray(proj.syn.g.value.to_decimal(u.nS))))
+    np.testing.assert_allclose(gs[0], gs[1], rtol=SYN_EXACT_RTOL)
+    assert gs[0][N0 + steps, 1] == pytest.approx(W) and gs[0][N0 + steps - 1, 1] == 0.
+
+
+@pytest.mark.parametrize("delay,steps", [(None, 0), (0.1 * u.ms, 1), (1. * u.ms, 10)])
+def test_current_proj_single_spike(delay, steps):
+    lib = syn_lib()
+    brainstate.environ.set(dt=DT * u.ms)
+    post = _post()
+    out = lib.COBA(E=0. * u.mV)
+    proj = lapicque.CurrentProj(comm=lapicque.EdgeList(1, 2, [0], [1], W * u.nS), out=out, post=post, delay=delay)
+    brainstate.nn.init_all_states(_Net(post, proj))
+    n = N0 + steps + 4
+    # the bound conductance is comm's output of this step: w at step N0 + D only
+    g = _drive(proj, post, n, lambda: np.asarray(u.Quantity(out._conductance).to_decimal(u.nS))[1])
+    expected = np.where(np.arange(n) == N0 + steps, W, 0.)
+    np.testing.assert_allclose(g, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("delay,steps", [(None, 0), (0.1 * u.ms, 1), (2. * u.ms, 20)])
+def test_delta_proj_single_spike_jumps_V(delay, steps):
+    brainstate.environ.set(dt=DT * u.ms)
+    post = lapicque.LIF(2, R=1. * u.ohm, tau=10. * u.ms, V_th=100. * u.mV, V_rest=0. * u.mV, V_reset=0. * u.mV)
+    proj = lapicque.DeltaProj(comm=lapicque.EdgeList(1, 2, [0], [1], 0.5 * u.mV), post=post, delay=delay)
+    brainstate.nn.init_all_states(_Net(post, proj))
+    n = N0 + steps + 4
+    V = _drive(proj, post, n, lambda: np.asarray(post.V.value.to_decimal(u.mV))[1])
+    k = np.arange(n) - N0 - steps  # the jump is added after the step's integration, then V decays with tau
+    np.testing.assert_allclose(V, np.where(k >= 0, 0.5 * np.exp(-np.maximum(k, 0) * DT / 10.), 0.), rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_delay_rule_rounds_half_up_and_survives_float_error():
+    assert delay_steps(0.3, 0.1) == 3  # 0.3 / 0.1 = 2.9999999999999996
+    assert delay_steps(0.7, 0.1) == 7
+    assert delay_steps(0.05, 0.1) == 1 and delay_steps(0.0499, 0.1) == 0
+    np.testing.assert_array_equal(delay_steps(np.array([0., 0.1, 1.25]), 0.1), [0, 1, 13])
+
+
+def test_per_element_delays():
+    """One axonal delay per presynaptic neuron: each spike arrives after its own delay."""
+    lib = syn_lib()
+    brainstate.environ.set(dt=DT * u.ms)
+    post = _post()
+    proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(2, 2, [0, 1], [0, 1], W * u.nS),
+                                  syn=lib.Expon.desc(2, tau=TAU * u.ms), out=lib.COBA.desc(E=0. * u.mV),
+                                  post=post, delay=np.array([0.1, 0.5]) * u.ms)
+    brainstate.nn.init_all_states(_Net(post, proj))
+    g = []
+    for i in range(12):
+        proj(jnp.array([i == N0, i == N0]))
+        with brainstate.environ.context(t=i * DT * u.ms):
+            post(0. * u.nA)
+        g.append(np.asarray(proj.syn.g.value.to_decimal(u.nS)))
+    g = np.asarray(g)
+    np.testing.assert_allclose(g[:, 0], _expected_g(12, 1), rtol=SYN_EXACT_RTOL, atol=1e-6)
+    np.testing.assert_allclose(g[:, 1], _expected_g(12, 5), rtol=SYN_EXACT_RTOL, atol=1e-6)
+
+
+def test_delay_in_compiled_loop_equals_eager():
+    lib = syn_lib()
+    brainstate.environ.set(dt=DT * u.ms)
+    post = _post()
+    proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(1, 2, [0], [1], W * u.nS),
+                                  syn=lib.Expon.desc(2, tau=TAU * u.ms), out=lib.COBA.desc(E=0. * u.mV),
+                                  post=post, delay=0.4 * u.ms)
+    brainstate.nn.init_all_states(_Net(post, proj))
+
+    def step(i):
+        proj(jnp.expand_dims(i == N0, 0))
+        with brainstate.environ.context(t=i * DT * u.ms):
+            post(0. * u.nA)
+        return proj.syn.g.value.to_decimal(u.nS)[1]
+
+    g = np.asarray(brainstate.transform.for_loop(step, jnp.arange(12)))
+    np.testing.assert_allclose(g, _expected_g(12, 4), rtol=SYN_EXACT_RTOL, atol=1e-6)
+
+
+@pytest.mark.parametrize("delay,err,words", [
+    (-0.1 * u.ms, ValueError, "non-negative"),
+    (np.nan * u.ms, ValueError, "finite"),
+    (1.0, TypeError, "time"),
+    (1. * u.mV, TypeError, "dimension"),
+    (np.ones((2, 2)) * u.ms, ValueError, "1-D"),
+    (np.ones(3) * u.ms, ValueError, "one value per presynaptic"),
+])
+def test_bad_delays_are_refused_naming_projection(delay, err, words):
+    lib = syn_lib()
+    with pytest.raises(err, match=words) as info:
+        lapicque.AlignPostProj(comm=lapicque.EdgeList(2, 2, [0], [1], W * u.nS),
+                               syn=lib.Expon.desc(2, tau=TAU * u.ms), out=lib.COBA.desc(E=0. * u.mV),
+                               post=_post(), delay=delay)
+    assert "AlignPostProj" in str(info.value) and "delay" in str(info.value)
