@@ -11,16 +11,26 @@ Each model declares *as data* what differs between models:
     and stores them as public attributes (saiunit quantities, as the
     reference does).
 ``_STATES``
-    ``{name: StateSpec(unit, initializer attribute)}`` -- the dynamic
-    variables.  ``init_state`` / ``reset_state`` are written once here.
+    ``{name: StateSpec(unit, initializer, kind, dtype, when)}`` -- every
+    state variable, the model's dynamics and any bookkeeping (the refractory
+    counter) alike.  Each class (and mixin) declares only its own entries;
+    they are merged along the class hierarchy when the class is created, so
+    ``init_state`` / ``reset_state`` / ``state_dict`` / ``load_state_dict``
+    have one path for every state.
 
 and implements the math once, on plain arrays in one consistent unit system
 (mV, ms, mA, ohm, siemens; note 1 ohm * 1 mA = 1 mV and 1 S * 1 mV = 1 mA):
 
-``_threshold(s, p)``   spike threshold (a parameter, or Gif's dynamic state)
+``_threshold(s, p)``   the spike threshold every consumer sees (a parameter,
+                       ALIF's ``V_th + beta a`` or Gif's dynamic state)
 ``_spike_arg(s, p)``   argument of the surrogate function
 ``_reset(s, spk, p)``  jumps applied at the start of the step after a spike
-``_step(s, I, dI, dt, p, finish_V)``  one exponential-Euler step
+``_step(s, I, dI, dt, p)``  one exponential-Euler step; returns the new
+                       values of the states it advances, ``V`` *before*
+                       delta inputs (the base adds them: no model can forget)
+``_bound_V(V, p)``     the divergent models' cut-off (identity otherwise)
+``_after_V(s_reset, s_new, dt, p)``  states that need the finished ``V``
+                       (adaptation currents) and the refractory hold
 
 The update order of every model is defined in :meth:`Neuron.update`:
 
@@ -29,11 +39,21 @@ The update order of every model is defined in :meth:`Neuron.update`:
    or ``stop_gradient(V)`` (hard; lands exactly on ``V_reset``), plus the
    model's own jumps (``w += b``, ``a += 1``, ...);
 3. one exponential-Euler step of length ``dt`` with the summed current input;
-4. delta inputs are added to ``V`` (and the cut-off guard applied for the
-   divergent models);
-5. refractory models hold every state at its post-reset value while
-   refractory (see :mod:`lapicque._refractory`);
+4. delta inputs are added to ``V`` (always, by the base class), then
+   ``_bound_V`` (the cut-off guard of the divergent models);
+5. ``_after_V``: adaptation currents see the finished ``V``; refractory
+   models hold every state at its post-reset value while refractory (see
+   :mod:`lapicque._refractory`);
 6. the new state is stored and ``spk_fun`` of it is returned.
+
+Writing a model
+---------------
+A new model is a subclass of :class:`Neuron` that declares ``_PARAMS`` and
+``_STATES`` with :class:`Param` / :class:`StateSpec` and implements
+``_step`` (and ``_reset`` / ``_threshold`` / ``_spike_arg`` where it differs
+from the leaky default); see ``examples/izhikevich.py``.  It then gets the
+parameter checks, the input registry, checkpoints, ``lapicque.simulate``
+and sharding without further code.
 """
 
 from __future__ import annotations
@@ -49,7 +69,8 @@ import numpy as np
 import saiunit as u
 
 from ._dynamics import Dynamics
-from ._errors import EnvironmentNotSetError, ParameterError, StateNotInitializedError
+from ._timestep import check_time_step
+from ._errors import EnvironmentNotSetError, NonFiniteInputError, ParameterError, StateNotInitializedError
 
 __all__ = ["Neuron", "Param", "StateSpec"]
 
@@ -84,7 +105,7 @@ def _describe_unit(unit) -> str:
 
 
 class Param(NamedTuple):
-    """Declaration of one model parameter.
+    """Declaration of one model parameter (an entry of a model's ``_PARAMS``).
 
     Attributes
     ----------
@@ -93,6 +114,18 @@ class Param(NamedTuple):
         dimensionless parameters.
     constraint : str or None
         ``'positive'`` (> 0), ``'nonnegative'`` (>= 0) or ``None``.
+
+    Notes
+    -----
+    A ``'positive'`` parameter in units of time and a ``'nonnegative'`` one in
+    units of 1/time are the model's time scales for the time-step check of
+    :mod:`lapicque._timestep` (``tau_ref`` has its own rule there).
+
+    Examples
+    --------
+    >>> import saiunit as u, lapicque
+    >>> lapicque.Param(u.ms, "positive")
+    Param(unit=Unit("ms"), constraint='positive')
     """
 
     unit: Any
@@ -100,18 +133,48 @@ class Param(NamedTuple):
 
 
 class StateSpec(NamedTuple):
-    """Declaration of one dynamic state variable.
+    """Declaration of one state variable (an entry of a model's ``_STATES``).
 
     Attributes
     ----------
     unit : saiunit.Unit or None
-        Unit the state is stored in.
-    initializer : str
-        Name of the attribute holding its initializer.
+        Unit the state is stored in (``None``: a plain array).
+    initializer : str or initializer
+        The name of the attribute holding the initializer (a constructor
+        argument such as ``V_initializer``), or the initial value itself
+        (a number, taken in ``unit``, a quantity or a ``braintools.init``
+        initializer).
+    kind : type, default ``brainstate.HiddenState``
+        The ``brainstate.State`` class holding the variable
+        (``brainstate.ShortTermState`` for bookkeeping that is not part of
+        the dynamics, e.g. the refractory counter).
+    dtype : numpy dtype or None
+        Fixed dtype (``jnp.int32``, ``bool``); ``None`` takes the float
+        precision of ``brainstate.environ``.
+    when : str or None
+        Name of a boolean attribute; the state exists only when it is true
+        (``refractory`` exists only with ``ref_var=True``).
+
+    Examples
+    --------
+    >>> import saiunit as u, lapicque
+    >>> lapicque.StateSpec(u.mV, "V_initializer").kind.__name__
+    'HiddenState'
     """
 
     unit: Any
-    initializer: str
+    initializer: Any
+    kind: Any = brainstate.HiddenState
+    dtype: Any = None
+    when: Optional[str] = None
+
+
+def _merge_along_mro(cls, attr: str) -> Dict[str, Any]:
+    """Union of the ``attr`` dicts the classes of ``cls.__mro__`` declare, bases first."""
+    merged: Dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(klass.__dict__.get(attr, {}))
+    return merged
 
 
 def _fmt_value(v) -> str:
@@ -291,15 +354,26 @@ class Neuron(Dynamics):
 
     __module__ = "lapicque"
 
-    #: parameter declarations (name -> Param); filled in by subclasses
+    #: parameter declarations (name -> Param): each class declares its own,
+    #: merged along the class hierarchy by ``__init_subclass__``
     _PARAMS: Dict[str, Param] = {}
-    #: state declarations (name -> StateSpec); filled in by subclasses
+    #: state declarations (name -> StateSpec), merged the same way.  After the
+    #: merge ``_STATES`` lists the states every instance has; ``_STATE_TABLE``
+    #: also those that exist only ``when`` an attribute is true.
     _STATES: Dict[str, StateSpec] = {}
-    #: whether the model's V diverges in finite time (ExpIF, QuaIF families):
-    #: then the cut-off guard of :mod:`lapicque._integrate` applies.
-    _DIVERGENT = False
-    #: whether the model has the shared absolute refractory mechanism
+    _STATE_TABLE: Dict[str, StateSpec] = {}
+    #: marker for the ``*Ref`` models (set by the Refractory mixin; informative only)
     _REFRACTORY = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._PARAMS = _merge_along_mro(cls, "_PARAMS")
+        table: Dict[str, StateSpec] = {}
+        for klass in reversed(cls.__mro__):
+            own = klass.__dict__.get("_STATE_TABLE", klass.__dict__.get("_STATES", {}))
+            table.update(own)
+        cls._STATE_TABLE = table
+        cls._STATES = {n: spec for n, spec in table.items() if spec.when is None}
 
     def __init__(
         self,
@@ -413,18 +487,22 @@ class Neuron(Dynamics):
     # ------------------------------------------------------------------
     # states
     # ------------------------------------------------------------------
-    def _init_value(self, name, spec: StateSpec, batch_size):
-        init = getattr(self, spec.initializer)
-        value = braintools.init.param(init, self.varshape, batch_size)
-        arr = _to_mantissa(value, spec.unit, f"the initial value of state '{name}' ({spec.initializer})",
-                           type(self).__name__, dtype=brainstate.environ.dftype())
-        shape = (self.varshape if batch_size is None else (batch_size,) + tuple(self.varshape))
-        arr = jnp.broadcast_to(arr, shape)
-        return arr if spec.unit is DIMENSIONLESS else u.Quantity(arr, unit=spec.unit)
+    def _state_table(self) -> Dict[str, StateSpec]:
+        """The states this instance has (``when`` conditions applied), in a fixed order."""
+        return {n: spec for n, spec in self._STATE_TABLE.items()
+                if spec.when is None or getattr(self, spec.when, False)}
 
-    def _extra_states(self, batch_size):
-        """Additional (name -> (state class, value)) pairs, e.g. refractory."""
-        return {}
+    def _init_value(self, name, spec: StateSpec, batch_size):
+        init = getattr(self, spec.initializer) if isinstance(spec.initializer, str) else spec.initializer
+        if isinstance(init, numbers.Number) and spec.unit is not DIMENSIONLESS and init is spec.initializer:
+            init = u.Quantity(init, unit=spec.unit)  # a literal number in the table is in the state's unit
+        what = f"the initial value of state '{name}'" + (
+            f" ({spec.initializer})" if isinstance(spec.initializer, str) else "")
+        shape = (self.varshape if batch_size is None else (batch_size,) + tuple(self.varshape))
+        value = braintools.init.param(init, self.varshape, batch_size)
+        arr = _to_mantissa(value, spec.unit, what, type(self).__name__)
+        arr = jnp.broadcast_to(arr, shape).astype(spec.dtype or brainstate.environ.dftype())
+        return arr if spec.unit is DIMENSIONLESS else u.Quantity(arr, unit=spec.unit)
 
     def init_state(self, batch_size: Optional[int] = None, **kwargs):
         """Create the state variables, optionally with a leading batch axis.
@@ -436,24 +514,20 @@ class Neuron(Dynamics):
         """
         self._check_batch(batch_size)
         _check_precision(type(self).__name__)
-        for name, spec in self._STATES.items():
-            setattr(self, name, brainstate.HiddenState(self._init_value(name, spec, batch_size)))
-        for name, (cls, value) in self._extra_states(batch_size).items():
-            setattr(self, name, cls(value))
+        for name, spec in self._state_table().items():
+            setattr(self, name, spec.kind(self._init_value(name, spec, batch_size)))
 
     def reset_state(self, batch_size: Optional[int] = None, **kwargs):
         """Set every state variable back to its initial value."""
         self._check_batch(batch_size)
         if not self._initialized():
             return self.init_state(batch_size)
-        for name, spec in self._STATES.items():
+        for name, spec in self._state_table().items():
             getattr(self, name).value = self._init_value(name, spec, batch_size)
-        for name, (cls, value) in self._extra_states(batch_size).items():
-            getattr(self, name).value = value
 
     def _state_names(self):
         """Names of every state variable this group holds, in a fixed order."""
-        return tuple(self._STATES) + tuple(self._extra_states(None))
+        return tuple(self._state_table())
 
     def state_dict(self) -> Dict[str, Any]:
         """The group's state variables by name (quantities keep their units).
@@ -483,46 +557,40 @@ class Neuron(Dynamics):
         ``varshape`` with an optional leading batch axis.
         """
         owner = type(self).__name__
-        names = set(self._state_names())
-        given = set(state)
+        table = self._state_table()
+        names, given = set(table), set(state)
         if names != given:
             raise ValueError(
                 f"{owner}.load_state_dict: state names do not match; missing {sorted(names - given)}, "
                 f"unexpected {sorted(given - names)}.")
-        units = {n: spec.unit for n, spec in self._STATES.items()}
-        extra = self._extra_states(None)
-        prepared = {}
-        for name in self._state_names():
-            value = state[name]
-            if name in units:
-                unit = units[name]
-            else:
-                template = extra[name][1]
-                unit = u.get_unit(template) if isinstance(template, u.Quantity) else DIMENSIONLESS
-            arr = _to_mantissa(value, unit, f"state '{name}'", f"{owner}.load_state_dict")
-            current = getattr(self, name, None)
-            if isinstance(current, brainstate.State):
-                want_shape = tuple(jnp.shape(current.value))
-                want_dtype = u.get_mantissa(current.value).dtype
-            else:
-                want_shape = None
-                want_dtype = extra[name][1].dtype if name in extra else brainstate.environ.dftype()
-            shape = tuple(jnp.shape(arr))
-            ok_shape = (shape == want_shape) if want_shape is not None else (
-                shape[-len(self.varshape):] == tuple(self.varshape) and len(shape) - len(self.varshape) in (0, 1))
-            if not ok_shape:
-                raise ValueError(
-                    f"{owner}.load_state_dict: state '{name}' has shape {shape}; expected "
-                    f"{want_shape if want_shape is not None else tuple(self.varshape)}.")
-            arr = arr.astype(want_dtype)
-            prepared[name] = (current, arr if unit is DIMENSIONLESS else u.Quantity(arr, unit=unit))
+        prepared = {name: self._prepare_loaded(name, spec, state[name]) for name, spec in table.items()}
         # write only after every entry passed its checks: a failed load leaves the group unchanged
         for name, (current, value) in prepared.items():
             if isinstance(current, brainstate.State):
                 current.value = value
             else:
-                cls = extra[name][0] if name in extra else brainstate.HiddenState
-                setattr(self, name, cls(value))
+                setattr(self, name, table[name].kind(value))
+
+    def _prepare_loaded(self, name, spec: StateSpec, value):
+        """Check one loaded state against the table; return (current State or None, value)."""
+        owner = type(self).__name__
+        arr = _to_mantissa(value, spec.unit, f"state '{name}'", f"{owner}.load_state_dict")
+        current = getattr(self, name, None)
+        if isinstance(current, brainstate.State):
+            want_shape = tuple(jnp.shape(current.value))
+            ok_shape = tuple(jnp.shape(arr)) == want_shape
+        else:
+            want_shape = tuple(self.varshape)
+            shape = tuple(jnp.shape(arr))
+            ok_shape = shape[-len(want_shape):] == want_shape and len(shape) - len(want_shape) in (0, 1)
+        if not ok_shape:
+            raise ValueError(
+                f"{owner}.load_state_dict: state '{name}' has shape {tuple(jnp.shape(arr))}; expected "
+                f"{want_shape}.")
+        dtype = (u.get_mantissa(current.value).dtype if isinstance(current, brainstate.State)
+                 else spec.dtype or brainstate.environ.dftype())
+        arr = arr.astype(dtype)
+        return current, (arr if spec.unit is DIMENSIONLESS else u.Quantity(arr, unit=spec.unit))
 
     def _check_batch(self, batch_size):
         if batch_size is not None and (
@@ -534,7 +602,7 @@ class Neuron(Dynamics):
             )
 
     def _initialized(self) -> bool:
-        return all(isinstance(getattr(self, n, None), brainstate.State) for n in self._STATES)
+        return all(isinstance(getattr(self, n, None), brainstate.State) for n in self._state_table())
 
     def _read_states(self) -> Dict[str, jax.Array]:
         if not self._initialized():
@@ -543,29 +611,56 @@ class Neuron(Dynamics):
                 f"`.init_state()` (or `brainstate.nn.init_all_states(model)`) before update()."
             )
         out = {}
-        for name, spec in self._STATES.items():
+        for name, spec in self._state_table().items():
             v = getattr(self, name).value
             out[name] = v if spec.unit is DIMENSIONLESS else _to_mantissa(v, spec.unit, name, type(self).__name__)
         return out
 
     def _write_states(self, s: Dict[str, jax.Array]):
-        for name, spec in self._STATES.items():
+        for name, spec in self._state_table().items():
             v = s[name]
             getattr(self, name).value = v if spec.unit is DIMENSIONLESS else u.Quantity(v, unit=spec.unit)
 
     def _has_callable_currents(self):
         return bool(self._current_inputs) and any(callable(v) for v in self._current_inputs.values())
 
+    def _refuse_nonfinite(self, value, what: str):
+        """Raise :class:`NonFiniteInputError` if a *concrete* input holds NaN or inf.
+
+        Traced values (inside ``jit`` / ``for_loop``) are not looked at, so a
+        compiled step costs nothing extra.
+        """
+        arr = u.get_mantissa(value) if isinstance(value, u.Quantity) else value
+        if isinstance(arr, jax.core.Tracer) or callable(arr):
+            return
+        try:
+            arr = np.asarray(arr)
+        except Exception:  # pragma: no cover - not an array: the unit check reports it
+            return
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            bad = np.argwhere(~np.isfinite(arr))
+            where = f" at index {tuple(int(i) for i in bad[0])}" if arr.ndim else ""
+            raise NonFiniteInputError(
+                f"{type(self).__name__}.update: {what} is not finite ({int(bad.shape[0])} of {arr.size} values "
+                f"are NaN or inf, the first{where} is {arr[tuple(bad[0])]}); a non-finite input would leave "
+                f"the state NaN for good. Check how the input is computed.")
+
+    def _refuse_nonfinite_registry(self, registry, kind: str):
+        for key, inp in (registry or {}).items():
+            if not callable(inp):
+                self._refuse_nonfinite(inp, f"the {kind} input {key!r}")
+
     def _total_current(self, x, V):
         """Total input current (mA mantissa) and its derivative w.r.t. V.
 
         The derivative is nonzero only for callable (e.g. conductance-based)
         inputs; it enters the exponential-Euler Jacobian exactly as autodiff
-        of the summed input would.
+        of the summed input would.  Concrete non-finite inputs are refused.
         """
         owner = type(self).__name__
         shape = jnp.shape(V)
         x_m = _to_mantissa(x, mA, "the input current x", owner)
+        self._refuse_nonfinite(x_m, "the input current x")
         try:
             ok = np.broadcast_shapes(jnp.shape(x_m), shape) == tuple(shape)
         except ValueError:
@@ -577,6 +672,7 @@ class Neuron(Dynamics):
             )
         if not self._current_inputs:
             return x_m.astype(V.dtype), None
+        self._refuse_nonfinite_registry(self._current_inputs, "current")
         if not self._has_callable_currents():
             total = self.sum_current_inputs(u.Quantity(x_m, unit=mA))
             return _to_mantissa(total, mA, "the summed current input", owner).astype(V.dtype), None
@@ -586,13 +682,20 @@ class Neuron(Dynamics):
             return _to_mantissa(total, mA, "the summed current input", owner).astype(V.dtype)
 
         total, dI = jax.jvp(current_of, (V,), (jnp.ones_like(V),))
+        self._refuse_nonfinite(total, "the summed current input (with the callable inputs)")
         return jnp.broadcast_to(total, shape), dI
 
     def _apply_delta(self, V):
+        """``V`` plus the registered delta inputs (mV mantissa); concrete non-finite ones are refused."""
         if not self._delta_inputs:
             return V
+        self._refuse_nonfinite_registry(self._delta_inputs, "delta")
         out = self.sum_delta_inputs(u.Quantity(V, unit=mV))
-        return _to_mantissa(out, mV, "the summed delta input", type(self).__name__).astype(V.dtype)
+        out = _to_mantissa(out, mV, "the summed delta input", type(self).__name__).astype(V.dtype)
+        if not isinstance(out, jax.core.Tracer) and not isinstance(V, jax.core.Tracer):
+            # only where V itself was finite: an already broken state is not the input's fault
+            self._refuse_nonfinite(jnp.where(jnp.isfinite(V), out, 0.), "the summed delta input")
+        return out
 
     # ------------------------------------------------------------------
     # spikes
@@ -611,7 +714,36 @@ class Neuron(Dynamics):
         return (s["V"] - thr) / (thr - p["V_reset"])
 
     def _threshold(self, s, p):
+        """The spike threshold (mV mantissa) of state ``s``: the one every consumer uses."""
         return p["V_th"]
+
+    def threshold(self, **states):
+        """The spike threshold as a quantity, for the given (or current) state.
+
+        A spike is registered where ``V >= threshold()``: the fixed ``V_th``
+        of most models, ``V_th + beta * a`` for ALIF and the dynamic ``V_th``
+        of Gif.  Refractory detection, :meth:`get_spike` and plots use it.
+
+        Parameters
+        ----------
+        **states : Quantity or array, optional
+            State values to evaluate it at (e.g. recorded traces ``a=...``);
+            the current state for any not given.
+
+        Examples
+        --------
+        >>> import saiunit as u, lapicque
+        >>> alif = lapicque.ALIF(2, V_th=1. * u.mV, beta=0.5 * u.mV)
+        >>> alif.init_state()
+        >>> print(alif.threshold(a=2.))
+        [2. 2.] mV
+        """
+        names = {n: states.get(n) for n in self._STATES}
+        given = {n: v for n, v in names.items() if v is not None or isinstance(
+            getattr(self, n, None), brainstate.State)}
+        s = self._states_from_args(**given)
+        thr = jnp.broadcast_to(self._threshold(s, self._params()), jnp.shape(next(iter(s.values()), 0.)))
+        return u.Quantity(thr, unit=mV)
 
     def _states_from_args(self, **given):
         """Mantissa state dict for get_spike(..), using current values where not given."""
@@ -642,17 +774,21 @@ class Neuron(Dynamics):
         s["V"] = reset_potential(s["V"], spk, V_th, p["V_reset"], self.spk_reset)
         return s
 
-    def _step(self, s, I, dI, dt, p, finish_V):  # pragma: no cover - abstract
+    def _step(self, s, I, dI, dt, p):  # pragma: no cover - abstract
+        """One step of the dynamics from the post-reset state ``s`` with total current ``I`` (mA).
+
+        Returns the new values of the states it advances (a dict); ``V`` is
+        returned *before* delta inputs, which :meth:`update` adds itself.
+        """
         raise NotImplementedError
 
-    def _finish_V(self, V, p):
-        """Delta inputs, then (divergent models) the cut-off guard."""
-        V = self._apply_delta(V)
-        if self._DIVERGENT:
-            # same value as minimum(V, V_th), but as a select XLA keeps the V step in one
-            # kernel instead of copying it into the fusion that writes the spike record
-            V = jnp.where(V >= p["V_th"], p["V_th"], V)
+    def _bound_V(self, V, p):
+        """Bound on the finished ``V``: identity here; the divergent models' cut-off."""
         return V
+
+    def _after_V(self, s_reset, s_new, dt, p):
+        """States that depend on the finished ``V`` (adaptation) and the refractory hold."""
+        return s_new
 
     def update(self, x=0. * u.mA):
         """Advance the group by one time step and return its spikes.
@@ -661,28 +797,29 @@ class Neuron(Dynamics):
         ----------
         x : Quantity, default ``0 mA``
             External input current, a scalar or an array broadcastable to the
-            state shape, in units of current.
+            state shape, in units of current.  A concrete (not traced) input
+            holding NaN or inf raises :class:`~lapicque.NonFiniteInputError`.
 
         Returns
         -------
         jax.Array
             Surrogate spikes of the new state (forward values in {0, 1}).
+
+        Warns
+        -----
+        CoarseTimeStepWarning
+            Once per model and ``dt`` when ``dt`` is coarse for the model's
+            time scales (see :mod:`lapicque._timestep`).
         """
         s = self._read_states()
         dt = env_dt_ms()
         p = self._params()
-        t = self._refractory_time()
+        check_time_step(self, dt)
         spk = self.spk_fun(self._spike_arg(s, p))
-        s_reset = self._reset(s, spk, p)
+        s_reset = {**s, **self._reset(s, spk, p)}
         I, dI = self._total_current(x, s_reset["V"])
-        s_new = self._step(s_reset, I, dI, dt, p, lambda V: self._finish_V(V, p))
-        s_new = self._after_step(s_reset, s_new, p, dt, t)
+        s_new = {**s_reset, **self._step(s_reset, I, dI, dt, p)}
+        s_new["V"] = self._bound_V(self._apply_delta(s_new["V"]), p)
+        s_new = self._after_V(s_reset, s_new, dt, p)
         self._write_states(s_new)
         return self.spk_fun(self._spike_arg(s_new, p))
-
-    # refractory hooks (no-ops here; see _refractory.Refractory)
-    def _refractory_time(self):
-        return None
-
-    def _after_step(self, s_reset, s_new, p, dt, t):
-        return s_new

@@ -182,7 +182,6 @@ class ExpIFRef(Refractory, ExpIF):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**ExpIF._PARAMS, **Refractory._REF_PARAMS}
 
     def __init__(
         self,
@@ -273,8 +272,6 @@ class AdExIF(Adaptation, ExpIF):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**ExpIF._PARAMS, **Adaptation._ADAPT_PARAMS}
-    _STATES = {**ExpIF._STATES, **Adaptation._ADAPT_STATES}
 
     def __init__(
         self,
@@ -363,7 +360,6 @@ class AdExIFRef(Refractory, AdExIF):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**AdExIF._PARAMS, **Refractory._REF_PARAMS}
 
     def __init__(
         self,
@@ -393,5 +389,6 @@ class AdExIFRef(Refractory, AdExIF):
 
 
 for _cls in (ExpIF, ExpIFRef, AdExIF, AdExIFRef):
-    _cls.__doc__ = _cls.__doc__.replace("{guard}", _GUARD_NOTE)
+    if _cls.__doc__:  # None under python -OO
+        _cls.__doc__ = _cls.__doc__.replace("{guard}", _GUARD_NOTE)
 del _cls

@@ -171,14 +171,14 @@ class Gif(Neuron):
             "V_th": V_th + spk * (jnp.maximum(p["V_th_reset"], V_th) - V_th),
         }
 
-    def _step(self, s, I, dI, dt, p, finish_V):
+    def _step(self, s, I, dI, dt, p):
         V, I1, I2, V_th = s["V"], s["I1"], s["I2"], s["V_th"]
         I1_new = exp_euler(I1, -p["k1"] * I1, -p["k1"], dt)
         I2_new = exp_euler(I2, -p["k2"] * I2, -p["k2"], dt)
         V_th_new = exp_euler(V_th, p["a"] * (V - p["V_rest"]) - p["b"] * (V_th - p["V_th_inf"]), -p["b"], dt)
         f = (-(V - p["V_rest"]) + p["R"] * (I1 + I2 + I)) / p["tau"]
         J = -1. / p["tau"] if dI is None else (-1. + p["R"] * dI) / p["tau"]
-        V_new = finish_V(exp_euler(V, f, J, dt))
+        V_new = exp_euler(V, f, J, dt)
         return {"V": V_new, "I1": I1_new, "I2": I2_new, "V_th": V_th_new}
 
 
@@ -241,7 +241,6 @@ class GifRef(Refractory, Gif):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**_GIF_PARAMS, **Refractory._REF_PARAMS}
 
     def __init__(
         self,

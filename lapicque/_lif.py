@@ -3,8 +3,6 @@
 from typing import Callable
 
 import braintools
-import jax
-import jax.numpy as jnp
 import saiunit as u
 
 from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mV, ms, ohm, reset_potential
@@ -100,8 +98,8 @@ class IF(Neuron):
     def _reset(self, s, spk, p):
         return {"V": reset_potential(s["V"], spk, p["V_th"], 0., self.spk_reset)}
 
-    def _step(self, s, I, dI, dt, p, finish_V):
-        return {"V": finish_V(_leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], 0.))}
+    def _step(self, s, I, dI, dt, p):
+        return {"V": _leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], 0.)}
 
 
 class LIF(Neuron):
@@ -188,8 +186,8 @@ class LIF(Neuron):
         """Surrogate spikes ``spk_fun((V - V_th) / (V_th - V_reset))`` (default: current ``V``)."""
         return self.spk_fun(self._spike_arg(self._states_from_args(V=V), self._params()))
 
-    def _step(self, s, I, dI, dt, p, finish_V):
-        return {"V": finish_V(_leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], p["V_rest"]))}
+    def _step(self, s, I, dI, dt, p):
+        return {"V": _leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], p["V_rest"])}
 
 
 class LIFRef(Refractory, LIF):
@@ -220,11 +218,12 @@ class LIFRef(Refractory, LIF):
         Surrogate spike function.
     spk_reset : {'soft', 'hard'}, default 'soft'
         Reset rule.
-    ref_var : bool, default False
-        Also keep a boolean ``refractory`` state (an addition over the
-        reference, where only the other ``*Ref`` models have it).
     name : str, optional
         Module name.
+    ref_var : bool, default False, keyword-only
+        Also keep a boolean ``refractory`` state (an addition over the
+        reference, where only the other ``*Ref`` models have it; keyword-only
+        so that the reference's positional order is kept exactly).
 
     Attributes
     ----------
@@ -249,7 +248,6 @@ class LIFRef(Refractory, LIF):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**LIF._PARAMS, **Refractory._REF_PARAMS}
 
     def __init__(
         self,
@@ -263,8 +261,9 @@ class LIFRef(Refractory, LIF):
         V_initializer: Callable = braintools.init.Constant(0. * u.mV),
         spk_fun: Callable = braintools.surrogate.ReluGrad(),
         spk_reset: str = 'soft',
-        ref_var: bool = False,
         name: str = None,
+        *,
+        ref_var: bool = False,
     ):
         LIF.__init__(self, in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                      V_initializer=V_initializer, spk_fun=spk_fun, spk_reset=spk_reset, name=name)
@@ -279,7 +278,9 @@ class ALIF(Neuron):
         \tau \frac{dV}{dt} = -(V - V_{rest}) + R\, I(t), \qquad
         \tau_a \frac{da}{dt} = -a
 
-    A spike is emitted when :math:`V \ge V_{th} + \beta a`.  At the start of
+    A spike is emitted when :math:`V \ge V_{th} + \beta a`, the threshold
+    that :meth:`threshold` returns and every consumer (refractory detection,
+    plots) uses.  At the start of
     the next step :math:`V \leftarrow V - (V_{th} - V_{reset})` (``'soft'``)
     or :math:`V \leftarrow V_{reset}` (``'hard'``), and :math:`a \leftarrow a + 1`.
     Both equations are integrated exactly for input held over ``dt``.
@@ -359,13 +360,17 @@ class ALIF(Neuron):
         """Surrogate spikes ``spk_fun((V - V_th - beta a) / (V_th - V_reset))``."""
         return self.spk_fun(self._spike_arg(self._states_from_args(V=V, a=a), self._params()))
 
+    def _threshold(self, s, p):
+        """The adaptive threshold ``V_th + beta a`` (refractory detection and plots see it too)."""
+        return p["V_th"] + p["beta"] * s["a"]
+
     def _spike_arg(self, s, p):
-        return (s["V"] - p["V_th"] - p["beta"] * s["a"]) / (p["V_th"] - p["V_reset"])
+        return (s["V"] - self._threshold(s, p)) / (p["V_th"] - p["V_reset"])
 
     def _reset(self, s, spk, p):
         return {"V": reset_potential(s["V"], spk, p["V_th"], p["V_reset"], self.spk_reset), "a": s["a"] + spk}
 
-    def _step(self, s, I, dI, dt, p, finish_V):
-        V = finish_V(_leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], p["V_rest"]))
+    def _step(self, s, I, dI, dt, p):
+        V = _leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], p["V_rest"])
         a = exp_euler(s["a"], -s["a"] / p["tau_a"], -1. / p["tau_a"], dt)
         return {"V": V, "a": a}

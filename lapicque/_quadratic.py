@@ -182,8 +182,6 @@ class AdQuaIF(Adaptation, QuaIF):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**_QUA_PARAMS, **Adaptation._ADAPT_PARAMS}
-    _STATES = {**QuaIF._STATES, **Adaptation._ADAPT_STATES}
 
     def __init__(
         self,
@@ -269,7 +267,6 @@ class AdQuaIFRef(Refractory, AdQuaIF):
     """
 
     __module__ = "lapicque"
-    _PARAMS = {**AdQuaIF._PARAMS, **Refractory._REF_PARAMS}
 
     def __init__(
         self,
@@ -299,5 +296,6 @@ class AdQuaIFRef(Refractory, AdQuaIF):
 
 
 for _cls in (QuaIF, AdQuaIF, AdQuaIFRef):
-    _cls.__doc__ = _cls.__doc__.replace("{guard}", _GUARD_NOTE)
+    if _cls.__doc__:  # None under python -OO
+        _cls.__doc__ = _cls.__doc__.replace("{guard}", _GUARD_NOTE)
 del _cls

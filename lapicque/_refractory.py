@@ -25,9 +25,8 @@ and ``refractory`` (with ``ref_var=True``) is ``True`` while held or spiking.
 import brainstate
 import jax
 import jax.numpy as jnp
-import saiunit as u
 
-from ._base import Param, env_t_ms, ms
+from ._base import DIMENSIONLESS, Param, StateSpec, env_t_ms, ms
 
 __all__ = ["Refractory", "refractory_steps"]
 
@@ -47,41 +46,37 @@ class Refractory:
     """Mixin adding the shared refractory mechanism to a model class.
 
     A ``XRef`` model is ``class XRef(Refractory, X)``: the math of ``X`` plus
-    this mechanism, nothing copied.
+    this mechanism, nothing copied.  Its parameter and states are declared
+    like every other (merged into the model's tables by
+    ``Neuron.__init_subclass__``); the mechanism itself is the ``_after_V``
+    step below.
     """
 
     _REFRACTORY = True
-    _REF_PARAMS = {"tau_ref": Param(ms, "nonnegative")}
+    _PARAMS = {"tau_ref": Param(ms, "nonnegative")}
+    _STATES = {
+        "last_spike_time": StateSpec(ms, NEVER_SPIKED_MS, kind=brainstate.ShortTermState),
+        "ref_steps_left": StateSpec(DIMENSIONLESS, 0, kind=brainstate.ShortTermState, dtype=jnp.int32),
+        "refractory": StateSpec(DIMENSIONLESS, False, dtype=jnp.bool_, when="ref_var"),
+    }
+    #: kept for code that builds parameter tables by hand
+    _REF_PARAMS = _PARAMS
 
     def _init_refractory(self, tau_ref, ref_var):
         self._set_params(tau_ref=tau_ref)
         self.ref_var = bool(ref_var)
 
-    def _extra_states(self, batch_size):
-        shape = tuple(self.varshape) if batch_size is None else (batch_size,) + tuple(self.varshape)
-        dtype = brainstate.environ.dftype()
-        out = {
-            "last_spike_time": (brainstate.ShortTermState,
-                                u.Quantity(jnp.full(shape, NEVER_SPIKED_MS, dtype=dtype), unit=ms)),
-            "ref_steps_left": (brainstate.ShortTermState, jnp.zeros(shape, dtype=jnp.int32)),
-        }
-        if self.ref_var:
-            out["refractory"] = (brainstate.HiddenState, jnp.zeros(shape, dtype=bool))
-        return out
-
-    def _refractory_time(self):
-        return env_t_ms()
-
-    def _after_step(self, s_reset, s_new, p, dt, t):
-        left = self.ref_steps_left.value
+    def _after_V(self, s_reset, s_new, dt, p):
+        """Hold the model's states while refractory; count the held steps; stamp spike times."""
+        s = super()._after_V(s_reset, s_new, dt, p)
+        left = s_reset["ref_steps_left"]
         held = left > 0
-        s = {k: jnp.where(held, s_reset[k], v) for k, v in s_new.items()}
+        s = {k: (v if k in Refractory._STATES else jnp.where(held, s_reset[k], v)) for k, v in s.items()}
         spiking = jax.lax.stop_gradient(s["V"] >= self._threshold(s, p))
         n_ref = refractory_steps(p["tau_ref"], dt)
-        self.ref_steps_left.value = jnp.where(spiking, jnp.maximum(n_ref - 1, 0), jnp.maximum(left - 1, 0))
-        last = self.last_spike_time.value.to_decimal(ms)
-        self.last_spike_time.value = u.Quantity(
-            jnp.where(spiking, jnp.asarray(t, dtype=last.dtype), last), unit=ms)
-        if self.ref_var:
-            self.refractory.value = jnp.logical_or(held, spiking)
+        s["ref_steps_left"] = jnp.where(spiking, jnp.maximum(n_ref - 1, 0), jnp.maximum(left - 1, 0))
+        last = s_reset["last_spike_time"]
+        s["last_spike_time"] = jnp.where(spiking, jnp.asarray(env_t_ms(), dtype=last.dtype), last)
+        if "refractory" in s:
+            s["refractory"] = jnp.logical_or(held, spiking)
         return s
