@@ -93,3 +93,29 @@ def test_plotting_does_not_need_pyplot():
     fig, _ = plot.figure(1)
     assert isinstance(fig.canvas, FigureCanvasAgg)
     assert "lapicque.plot" in sys.modules
+
+
+def test_currents_are_drawn_in_a_readable_unit():
+    """The Naud AdEx set's adaptation current (tens of pA) is drawn in pA, with the values in pA."""
+    from lapicque import patterns
+    model = patterns.get("adaptation").make(1)
+    res = lq.simulate(model, 500 * u.pA, 100 * u.ms, record=("V", "w"))
+    fig = plot.traces(res)
+    assert fig.axes[1].get_ylabel() == "w (pA)"
+    drawn = fig.axes[1].get_lines()[0].get_ydata()
+    np.testing.assert_allclose(drawn, res.traces["w"].to_decimal(u.pA).reshape(-1), rtol=1e-6)
+    assert 10 < np.max(drawn) < 1000
+    assert plot.readable_unit([2e-3, 5e-3] * u.amp) == u.mA
+    assert plot.readable_unit([0., 0.] * u.mA) == u.mA
+
+
+def test_pattern_figure(tmp_path):
+    from lapicque import patterns
+    res = patterns.run("A")  # Gif tonic spiking: V and its dynamic threshold
+    fig = plot.pattern(res, passed=True)
+    ax_v, ax_i = fig.axes[:2]
+    assert ax_v.get_title(loc="left").endswith("\u2713") and ax_i.get_ylabel().startswith("I (")
+    assert [line.get_label() for line in ax_v.get_lines()] == ["V", "V_th"]
+    path = tmp_path / "A.png"
+    plot.save(fig, str(path))
+    assert _is_png(path)
