@@ -25,7 +25,7 @@ from ._projections import *  # noqa: F401,F403
 from ._connectivity import *  # noqa: F401,F403
 from ._poisson import *  # noqa: F401,F403
 from . import _synapses, _stp, _outputs, _projections, _connectivity, _poisson
-from .checkpoint import load, save
+from .checkpoint import CheckpointDamagedError, DtChangeWarning, load, save
 
 __version__ = "0.1.0"
 
@@ -40,7 +40,7 @@ __all__ = [
     "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
     "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef",
     "ParameterError", "EnvironmentNotSetError", "StateNotInitializedError", "NonFiniteStateError",
-    "simulate", "SimulationResult", "NetworkResult", "save", "load",
+    "simulate", "SimulationResult", "NetworkResult", "save", "load", "CheckpointDamagedError", "DtChangeWarning",
     "analysis", "checkpoint", "patterns", "plot", "sharding",
 ]
 __all__ += [name for mod in (_synapses, _stp, _outputs, _projections, _connectivity, _poisson) for name in mod.__all__]

@@ -180,10 +180,35 @@ class Recorder:
         return traces
 
 
-def trace_states(tree, names, single: bool) -> Dict[str, Any]:
+def public_states(root) -> Dict[str, Any]:
+    """Every State reachable through public attributes, by dotted path (a state reachable twice has two names)."""
+    out: Dict[str, Any] = {}
+
+    def walk(obj, path, ancestors):
+        if isinstance(obj, brainstate.State):
+            out.setdefault(".".join(path), obj)
+            return
+        if isinstance(obj, brainstate.graph.Node):
+            if id(obj) in ancestors:
+                return
+            ancestors = ancestors | {id(obj)}
+            items = [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
+        elif isinstance(obj, dict):
+            items = [(str(k), v) for k, v in obj.items()]
+        elif isinstance(obj, (list, tuple)):
+            items = [(str(i), v) for i, v in enumerate(obj)]
+        else:
+            return
+        for k, v in items:
+            walk(v, path + (k,), ancestors)
+
+    walk(root, (), frozenset())
+    return out
+
+
+def trace_states(tree, names) -> Dict[str, Any]:
     """``name -> State`` for each recorded trace name; a clear error for names the module lacks."""
-    by_name = {".".join(map(str, p)): s for p, s in zip(tree.state_paths, tree.states)
-               if not any(str(x).startswith("_") for x in p)}
+    by_name = public_states(tree.root)
     missing = [r for r in names if r not in by_name]
     if missing:
         what = type(tree.root).__name__

@@ -274,7 +274,7 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
                 raise ValueError("simulate: devices=... runs one neuron group across devices; networks run on "
                                  "one device for now.")
             layout = Sharded(devices, pops[0].shape, _is_batched(model, pops[0].shape))
-        traces = trace_states(tree, record, single)
+        traces = trace_states(tree, record)
         for p in pops:  # on concrete parameters, before they become arguments of the compiled run
             if isinstance(p.node, Neuron):
                 check_time_step(p.node, dt_ms)
