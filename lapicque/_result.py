@@ -11,7 +11,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 import numpy as np
 import saiunit as u
 
-__all__ = ["SimulationResult", "SpikeEvents"]
+__all__ = ["SimulationResult", "SpikeEvents", "RunTimes"]
 
 
 class SpikeEvents(NamedTuple):
@@ -32,7 +32,51 @@ class SpikeEvents(NamedTuple):
 _CHUNK_ELEMENTS = 1 << 26
 
 
-class SimulationResult:
+
+class RunTimes:
+    """The time axis of a run, shared by single-population and network results.
+
+    Needs ``_dt_ms``, ``_t0_ms``, ``n_steps`` and ``record_every``; step
+    ``i`` reports at ``t0 + (i + 1) * dt``.
+    """
+
+    @property
+    def dt(self):
+        """Time step of the run."""
+        return self._dt_ms * u.ms
+
+    @property
+    def t0(self):
+        """Time at the start of the run."""
+        return self._t0_ms * u.ms
+
+    @property
+    def duration(self):
+        """Length of the run, ``n_steps * dt``."""
+        return self.n_steps * self._dt_ms * u.ms
+
+    @property
+    def t_end(self):
+        """Time at the end of the run (the ``t0`` to continue it with)."""
+        return (self._t0_ms + self.n_steps * self._dt_ms) * u.ms
+
+    @property
+    def times(self):
+        """Time of each step's result, ``t0 + (i + 1) * dt`` (Quantity, ``(n_steps,)``)."""
+        return u.Quantity(self._step_times_ms(np.arange(self.n_steps)), unit=u.ms)
+
+    @property
+    def trace_times(self):
+        """Time of each trace sample ``j``: ``t0 + (j + 1) * k * dt``."""
+        k = self.record_every
+        n = self.n_steps // k
+        return u.Quantity(self._step_times_ms(np.arange(n) * k + k - 1), unit=u.ms)
+
+    def _step_times_ms(self, steps):
+        return (self._t0_ms + (np.asarray(steps, dtype=np.float64) + 1.0) * self._dt_ms).astype(np.float32)
+
+
+class SimulationResult(RunTimes):
     """What :func:`simulate` recorded.
 
     Spike times follow the convention of :func:`lapicque.simulate`: the spike
@@ -102,39 +146,6 @@ class SimulationResult:
         self._event_cache = None if events is None else (
             np.asarray(events[0], np.int32), np.asarray(events[1], np.int32))
         self._by_neuron = None
-
-    # ---------------------------------------------------------------- times
-    @property
-    def dt(self):
-        return self._dt_ms * u.ms
-
-    @property
-    def t0(self):
-        return self._t0_ms * u.ms
-
-    @property
-    def duration(self):
-        """Length of the run, ``n_steps * dt``."""
-        return self.n_steps * self._dt_ms * u.ms
-
-    @property
-    def t_end(self):
-        """Time at the end of the run (the ``t0`` to continue it with)."""
-        return (self._t0_ms + self.n_steps * self._dt_ms) * u.ms
-
-    @property
-    def times(self):
-        """Time of each step's result, ``t0 + (i + 1) * dt`` (Quantity, ``(n_steps,)``)."""
-        return u.Quantity(self._step_times_ms(np.arange(self.n_steps)), unit=u.ms)
-
-    @property
-    def trace_times(self):
-        k = self.record_every
-        n = self.n_steps // k
-        return u.Quantity(self._step_times_ms(np.arange(n) * k + k - 1), unit=u.ms)
-
-    def _step_times_ms(self, steps):
-        return (self._t0_ms + (np.asarray(steps, dtype=np.float64) + 1.0) * self._dt_ms).astype(np.float32)
 
     @property
     def n_neurons(self) -> int:
