@@ -58,13 +58,13 @@ def _backend():
 
 def _make_csr(data, indices, indptr, shape):
     """A brainevent CSR with its binary-event workspace prepared eagerly (so it can be used under jit)."""
-    with jax.ensure_compile_time_eval():
-        csr = brainevent.CSR((data, jnp.asarray(indices), jnp.asarray(indptr)), shape=shape, backend=_backend())
-        try:  # brainevent 0.2: prepare the workspace without a kernel call
-            from brainevent._csr.main import _ensure_binary_workspace
-            _ensure_binary_workspace(csr, "csr", csr.indptr)
-        except ImportError:  # pragma: no cover - other brainevent versions: one eager call prepares it
-            brainevent.BinaryArray(jnp.zeros(shape[0], bool)) @ csr
+    csr = brainevent.CSR((jnp.asarray(data), jnp.asarray(indices), jnp.asarray(indptr)), shape=shape,
+                         backend=_backend())
+    try:  # brainevent 0.2: prepare the workspace without a kernel call
+        from brainevent._csr.main import _ensure_binary_workspace
+        _ensure_binary_workspace(csr, "csr", csr.indptr)
+    except ImportError:  # pragma: no cover - other brainevent versions: one eager call prepares it
+        brainevent.BinaryArray(jnp.zeros(shape[0], bool)) @ csr
     return csr
 
 
@@ -134,7 +134,8 @@ class Connectivity(brainstate.nn.Module):
         self.post_ids = post[order].astype(np.int32)
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre_ids, minlength=n_pre))]).astype(np.int32)
         self.weight = self._edge_weights(weight, order, owner)
-        self._csr = None
+        w = jnp.reshape(jnp.asarray(u.get_mantissa(self.weight)), (-1,))
+        self._csr = _make_csr(w, self.post_ids, self.indptr, (n_pre, n_post)) if self.n_edges else None
 
     def _edge_weights(self, weight, order, owner):
         """Weights as a quantity or array: shape () (shared) or (n_edges,) in CSR order."""
@@ -170,11 +171,8 @@ class Connectivity(brainstate.nn.Module):
     def csr(self, data=None):
         """The brainevent CSR matrix ``(n_pre, n_post)``, with ``data`` (mantissas) replacing the weights if given.
 
-        Built once (outside any trace, with its event-driven workspace) and reused.
+        Built once at construction (with its event-driven workspace) and reused.
         """
-        if self._csr is None:
-            w = jnp.reshape(jnp.asarray(u.get_mantissa(self.weight)), (-1,))
-            self._csr = _make_csr(w, self.post_ids, self.indptr, (self.in_size[-1], self.out_size[-1]))
         return self._csr if data is None else self._csr.with_data(data)
 
     def to_dense(self):
@@ -325,9 +323,6 @@ class FixedInDegree(Connectivity):
         n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
         allowed = n_pre if allow_autapses else n_pre - 1
         k = _check_degree(indegree, allowed, allow_multapses, owner, "indegree")
-        if not allow_autapses and n_post > n_pre:
-            raise ValueError(f"{owner}: allow_autapses=False needs out_size <= in_size (indices shared); got "
-                             f"{n_pre} -> {n_post}.")
         src = _fixed_degree(_rng(seed, owner), n_post, k, n_pre, allow_multapses, allow_autapses)
         super().__init__(in_size, out_size, src.ravel(), np.repeat(np.arange(n_post), k), weight, name=name)
         self.indegree = k
@@ -355,9 +350,6 @@ class FixedOutDegree(Connectivity):
         n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
         allowed = n_post if allow_autapses else n_post - 1
         k = _check_degree(outdegree, allowed, allow_multapses, owner, "outdegree")
-        if not allow_autapses and n_pre > n_post:
-            raise ValueError(f"{owner}: allow_autapses=False needs in_size <= out_size (indices shared); got "
-                             f"{n_pre} -> {n_post}.")
         tgt = _fixed_degree(_rng(seed, owner), n_pre, k, n_post, allow_multapses, allow_autapses)
         super().__init__(in_size, out_size, np.repeat(np.arange(n_pre), k), tgt.ravel(), weight, name=name)
         self.outdegree = k

@@ -1,0 +1,173 @@
+"""Seeded connectivity: counts against their distributions, reproducibility, event-driven products.
+
+References: the binomial / fixed-degree laws of each builder (exact counts, or
+sample statistics within stated sigma bounds), a dense numpy product for the
+event-driven propagation, and brainpy issues #695/#667 (small networks with
+too few connections, silently dropped duplicates).
+"""
+
+import braintools
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import saiunit as u
+from scipy import stats
+
+import lapicque
+from tolerances import POISSON_SIGMAS as SIGMAS
+
+
+def _within(value, mean, var):
+    assert abs(value - mean) <= SIGMAS * np.sqrt(var), (value, mean, np.sqrt(var))
+
+
+@pytest.mark.parametrize("n_pre,n_post,p", [(200, 300, 0.1), (4000, 4000, 0.02), (10, 10, 0.5)])
+def test_pairwise_bernoulli_count_is_binomial(n_pre, n_post, p):
+    conn = lapicque.PairwiseBernoulli(n_pre, n_post, p, 1. * u.nS, seed=3)
+    n = n_pre * n_post
+    _within(conn.n_edges, n * p, n * p * (1 - p))
+    pairs = set(zip(conn.pre_ids.tolist(), conn.post_ids.tolist()))
+    assert len(pairs) == conn.n_edges  # each pair at most once, none dropped
+
+
+def test_pairwise_bernoulli_small_networks_get_p_on_average():
+    """brainpy #695: small networks got far fewer connections than p. 400 seeds of a 10 x 10, p = 0.3."""
+    counts = np.array([lapicque.PairwiseBernoulli(10, 10, 0.3, 1., seed=s).n_edges for s in range(400)])
+    _within(counts.mean(), 30., 100 * 0.3 * 0.7 / counts.size)
+    _within(counts.var(ddof=1), 21., 2 * 21. ** 2 / (counts.size - 1))  # sample variance ~ chi2 / dof
+
+
+def test_pairwise_bernoulli_rows_are_binomial_and_pairs_uniform():
+    n_pre, n_post, p = 500, 400, 0.05
+    conn = lapicque.PairwiseBernoulli(n_pre, n_post, p, 1., seed=11)
+    rows = np.bincount(conn.pre_ids, minlength=n_pre)
+    _within(rows.mean(), n_post * p, n_post * p * (1 - p) / n_pre)
+    cols = np.bincount(conn.post_ids, minlength=n_post)  # each column ~ Binomial(n_pre, p): chi-square
+    chi2 = ((cols - n_pre * p) ** 2 / (n_pre * p * (1 - p))).sum()
+    assert stats.chi2.sf(chi2, n_post) > 1e-5
+
+
+def test_pairwise_bernoulli_extremes_and_autapses():
+    assert lapicque.PairwiseBernoulli(30, 20, 0., 1.).n_edges == 0
+    assert lapicque.PairwiseBernoulli(30, 20, 1., 1.).n_edges == 600
+    conn = lapicque.PairwiseBernoulli(300, 300, 0.2, 1., seed=1, allow_autapses=False)
+    assert not np.any(conn.pre_ids == conn.post_ids)
+    _within(conn.n_edges, 300 * 299 * 0.2, 300 * 299 * 0.2 * 0.8)
+    assert lapicque.PairwiseBernoulli(5, 5, 1., 1., allow_autapses=False).n_edges == 20
+
+
+@pytest.mark.parametrize("multapses", [False, True])
+def test_fixed_in_degree(multapses):
+    n_pre, n_post, k = 50, 2000, 10
+    conn = lapicque.FixedInDegree(n_pre, n_post, k, 1. * u.nS, seed=5, allow_multapses=multapses)
+    assert conn.n_edges == n_post * k
+    assert set(np.bincount(conn.post_ids, minlength=n_post)) == {k}
+    per_post = [conn.pre_ids[conn.post_ids == j] for j in range(n_post)]
+    n_distinct = np.array([len(set(s)) for s in per_post])
+    if multapses:  # with replacement: the expected number of distinct sources, and duplicates kept
+        expected = n_pre * (1 - (1 - 1 / n_pre) ** k)
+        assert n_distinct.min() < k and abs(n_distinct.mean() - expected) < 0.05
+    else:
+        assert np.all(n_distinct == k)
+    src = np.bincount(conn.pre_ids, minlength=n_pre)  # sources uniform: chi-square over presynaptic elements
+    chi2 = ((src - n_post * k / n_pre) ** 2 / (n_post * k / n_pre)).sum()
+    assert stats.chi2.sf(chi2, n_pre - 1) > 1e-5
+
+
+@pytest.mark.parametrize("multapses", [False, True])
+def test_fixed_out_degree(multapses):
+    n_pre, n_post, k = 2000, 50, 10
+    conn = lapicque.FixedOutDegree(n_pre, n_post, k, 1. * u.nS, seed=6, allow_multapses=multapses,
+                                   allow_autapses=False)
+    assert set(np.bincount(conn.pre_ids, minlength=n_pre)) == {k}
+    assert not np.any(conn.pre_ids == conn.post_ids)
+    n_distinct = np.array([len(set(conn.post_ids[conn.pre_ids == i])) for i in range(n_pre)])
+    assert np.all(n_distinct == k) if not multapses else n_distinct.min() < k
+    tgt = np.bincount(conn.post_ids, minlength=n_post)[k:]  # targets >= k never collide with an autapse
+    chi2 = ((tgt - tgt.mean()) ** 2 / tgt.mean()).sum()
+    assert stats.chi2.sf(chi2, tgt.size - 1) > 1e-5
+
+
+def test_fixed_degree_uses_every_partner_when_k_is_n():
+    conn = lapicque.FixedOutDegree(7, 5, 5, 1., seed=0)
+    assert sorted(conn.post_ids[conn.pre_ids == 3].tolist()) == [0, 1, 2, 3, 4]
+    conn = lapicque.FixedInDegree(5, 5, 4, 1., seed=0, allow_autapses=False)
+    assert sorted(conn.pre_ids[conn.post_ids == 2].tolist()) == [0, 1, 3, 4]
+
+
+@pytest.mark.parametrize("build", [
+    lambda s: lapicque.PairwiseBernoulli(100, 80, 0.1, 1. * u.nS, seed=s),
+    lambda s: lapicque.FixedInDegree(100, 80, 7, 1. * u.nS, seed=s),
+    lambda s: lapicque.FixedOutDegree(100, 80, 7, 1. * u.nS, seed=s, allow_multapses=True),
+])
+def test_reproducible_by_seed(build):
+    a, b, c = build(7), build(7), build(8)
+    np.testing.assert_array_equal(a.pre_ids, b.pre_ids)
+    np.testing.assert_array_equal(a.post_ids, b.post_ids)
+    assert a.n_edges != c.n_edges or not np.array_equal(a.post_ids, c.post_ids)
+
+
+def test_edge_list_keeps_duplicates_and_weight_order():
+    pre, post = [2, 0, 2, 2], [1, 1, 1, 0]
+    conn = lapicque.EdgeList(3, 2, pre, post, [1., 2., 3., 4.] * u.nS)
+    assert conn.n_edges == 4
+    dense = np.asarray(conn.to_dense().to_decimal(u.nS))
+    np.testing.assert_array_equal(dense, [[0., 2.], [0., 0.], [4., 4.]])
+    y = conn(jnp.array([True, True, True]))
+    np.testing.assert_allclose(np.asarray(y.to_decimal(u.nS)), [4., 6.])
+
+
+@pytest.mark.parametrize("weight", [0.5 * u.nS, braintools.init.Normal(1., 0.2, unit=u.nS)])
+def test_event_driven_product_equals_dense(weight):
+    conn = lapicque.FixedOutDegree(300, 200, 12, weight, seed=2, allow_multapses=True)
+    dense = np.asarray(conn.to_dense().to_decimal(u.nS))
+    rng = np.random.default_rng(0)
+    spikes = rng.random((3, 300)) < 0.05
+    expected = spikes.astype(float) @ dense
+    for s, e in zip(spikes, expected):
+        np.testing.assert_allclose(np.asarray(conn(jnp.asarray(s)).to_decimal(u.nS)), e, rtol=1e-5, atol=1e-5)
+        f = jnp.asarray(s, jnp.float32)  # 0/1 floats are spikes too, also under jit
+        got = jax.jit(lambda x: conn(x).to_decimal(u.nS))(f)
+        np.testing.assert_allclose(np.asarray(got), e, rtol=1e-5, atol=1e-5)
+    batch = conn(jnp.asarray(spikes))  # (batch, n_pre) input
+    np.testing.assert_allclose(np.asarray(batch.to_decimal(u.nS)), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_cpu_backend_is_numba():
+    if jax.default_backend() != "cpu":
+        pytest.skip("CPU only")
+    pytest.importorskip("numba")
+    from lapicque._connectivity import _backend
+    conn = lapicque.EdgeList(2, 2, [0], [1], 1.)
+    assert _backend() == "numba" and conn.csr().backend == "numba"
+
+
+@pytest.mark.parametrize("call,err,words", [
+    (lambda: lapicque.PairwiseBernoulli(10, 10, 1.5, 1.), ValueError, "prob"),
+    (lambda: lapicque.PairwiseBernoulli(0, 10, 0.1, 1.), ValueError, "in_size"),
+    (lambda: lapicque.FixedInDegree(5, 5, 6, 1.), ValueError, "indegree"),
+    (lambda: lapicque.FixedInDegree(5, 5, 5, 1., allow_autapses=False), ValueError, "indegree"),
+    (lambda: lapicque.FixedOutDegree(5, 5, -1, 1.), ValueError, "outdegree"),
+    (lambda: lapicque.FixedOutDegree(5, 5, 2, 1., seed=1.5), TypeError, "seed"),
+    (lambda: lapicque.EdgeList(3, 2, [0, 3], [0, 1], 1.), ValueError, "pre_ids"),
+    (lambda: lapicque.EdgeList(3, 2, [0, 1], [0], 1.), ValueError, "equal length"),
+    (lambda: lapicque.EdgeList(3, 2, [0, 1], [0, 1], [1., 2., 3.] * u.nS), ValueError, "one value per edge"),
+    (lambda: lapicque.EdgeList(3, 2, [0], [0], np.nan * u.nS), ValueError, "finite"),
+])
+def test_bad_construction(call, err, words):
+    with pytest.raises(err, match=words):
+        call()
+
+
+@pytest.mark.parametrize("x,err,words", [
+    (jnp.array([0., 0.5, 1.]), ValueError, "binary spikes"),
+    (jnp.array([True, False]), ValueError, "shape"),
+    (jnp.array([1., 0., 0.]) * u.mV, TypeError, "without units"),
+    (jnp.ones((2, 2, 3), bool), ValueError, "shape"),
+])
+def test_bad_input(x, err, words):
+    conn = lapicque.EdgeList(3, 2, [0], [1], 1. * u.nS)
+    with pytest.raises(err, match=words) as info:
+        conn(x)
+    assert "EdgeList" in str(info.value)
