@@ -38,8 +38,8 @@ FI_MAX_MA = 50.0
 Y_CAP_HZ = 600.0
 
 _LIF_V = "&tau; dV/dt = &minus;(V &minus; V<sub>rest</sub>) + R I"
-_RESET = "spike when V &ge; V<sub>th</sub>, then V &larr; V<sub>reset</sub> (hard) or V &minus; (V<sub>th</sub> &minus; " \
-         "V<sub>reset</sub>) (soft, the default)"
+_RESET = ("spike when V &ge; V<sub>th</sub>, then V &larr; V<sub>reset</sub> (hard) or "
+          "V &minus; (V<sub>th</sub> &minus; V<sub>reset</sub>) (soft, the default)")
 _REF = "; no integration for &tau;<sub>ref</sub> after a spike (a whole number of steps)"
 _ADAPT = "&tau;<sub>w</sub> dw/dt = a (V &minus; V<sub>rest</sub>) &minus; w; at a spike w &larr; w + b"
 _EXP = "&Delta;<sub>T</sub> exp((V &minus; V<sub>T</sub>)/&Delta;<sub>T</sub>)"
@@ -378,21 +378,38 @@ def _reference_expif(n_steps: int):
 
 def _guard_section(ctx: Context) -> Section:
     import lapicque
-    from . import plot as lplot
 
     n = 300
-    res = lapicque.simulate(lapicque.ExpIF(1), 6. * u.mA, n * 0.1 * u.ms, 0.1 * u.ms, record=("V",),
-                            progress=False)
+    model = lapicque.ExpIF(1)
+    res = lapicque.simulate(model, 6. * u.mA, n * 0.1 * u.ms, 0.1 * u.ms, record=("V",), progress=False)
     t = np.asarray(res.trace_times.to_decimal(u.ms), dtype=np.float64)
     ours = np.asarray(res.traces["V"].to_decimal(u.mV), dtype=np.float64).reshape(-1)
     ref = _reference_expif(n)
-    source = "run now with brainpy.state" if ref is not None else "stored numbers measured with brainpy 2.8.2"
     if ref is None:
+        source = "stored numbers measured with brainpy 2.8.2"
         ref_t = REFERENCE_EXPIF_6MA["first_ms"] + np.arange(len(REFERENCE_EXPIF_6MA["V_mV"])) * \
             REFERENCE_EXPIF_6MA["every_ms"]
         ref = np.asarray(REFERENCE_EXPIF_6MA["V_mV"])
+        peak, t_peak = REFERENCE_EXPIF_6MA["peak_mV"], REFERENCE_EXPIF_6MA["blowup_ms"]
     else:
-        ref_t = t
+        source, ref_t = "run now with brainpy.state", t
+        peak, t_peak = float(np.nanmax(ref)), float(ref_t[int(np.nanargmax(ref))])
+    fig = _guard_figure(res, t, ours, ref_t, ref)
+    mv = {k: float(np.asarray(getattr(model, k).to_decimal(u.mV))) for k in ("V_th", "V_reset")}
+    cap = (f"ExpIF with the seed defaults at 6 mA, dt = 0.1 ms. The reference ({source}) reaches "
+           f"V = {peak:.3g} mV at t = {t_peak:g} ms: near the upswing one exponential-Euler step multiplies the "
+           f"divergent term by exprel(dt J) and V jumps by more than twenty orders of magnitude; the soft reset, "
+           f"which subtracts V_th - V_reset = {mv['V_th'] - mv['V_reset']:g} mV per spike, cannot bring it back. "
+           f"lapicque evaluates the divergent term at min(V, V_th) and stores a step that overshoots as exactly "
+           f"V_th = {mv['V_th']:g} mV (a spike): largest V {ours.max():.3g} mV, {int(res.spike_count.sum())} "
+           f"spike(s) in {n * 0.1:g} ms. Below V_th the two trajectories agree.")
+    data = {"t_ms": t, "V_lapicque_mV": ours, "t_reference_ms": ref_t, "V_reference_mV": ref}
+    return Section("The cut-off guard", "", [ctx.figure(fig, "guard", cap, data)], grid=False)
+
+
+def _guard_figure(res, t, ours, ref_t, ref):
+    """Left: both trajectories on a symmetric log scale; right: lapicque's on a linear one."""
+    from . import plot as lplot
     fig = lplot._new_figure((12.0, 3.6))
     a, b = fig.subplots(1, 2)
     a.plot(ref_t, ref, color=lplot.COLORS[3], lw=1.4, label="brainpy.state (reference)")
@@ -406,16 +423,7 @@ def _guard_section(ctx: Context) -> Section:
     for ax in (a, b):
         ax.set_xlabel("time (ms)")
         ax.grid(True, alpha=0.3)
-    peak = float(np.nanmax(ref))
-    t_peak = float(ref_t[int(np.nanargmax(ref))])
-    cap = (f"ExpIF with the seed defaults at 6 mA, dt = 0.1 ms. The reference ({source}) reaches "
-           f"V = {peak:.3g} mV at t = {t_peak:g} ms: near the upswing one exponential-Euler step multiplies the "
-           f"divergent term by exprel(dt J) and V jumps by more than twenty orders of magnitude; the soft reset, "
-           f"which subtracts V_th - V_reset = 38 mV per spike, cannot bring it back. lapicque evaluates the divergent term at min(V, V_th) and stores "
-           f"a step that overshoots as exactly V_th = -30 mV (a spike): largest V {ours.max():.3g} mV, "
-           f"{int(res.spike_count.sum())} spike(s) in {n * 0.1:g} ms. Below V_th the two trajectories agree.")
-    data = {"t_ms": t, "V_lapicque_mV": ours, "t_reference_ms": ref_t, "V_reference_mV": ref}
-    return Section("The cut-off guard", "", [ctx.figure(fig, "guard", cap, data)], grid=False)
+    return fig
 
 
 def _population_section(ctx: Context) -> Section:

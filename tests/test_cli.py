@@ -458,3 +458,20 @@ def test_patterns_command(capsys, tmp_path):
     assert _png_ok(png)
     code, _, err = _cli(capsys, "patterns", "nonesuch")
     assert code == 2 and "no pattern 'nonesuch'" in err
+
+
+def test_guard_figure_without_brainpy_uses_the_stored_reference(tmp_path, monkeypatch):
+    from lapicque import report
+    measure = report._reference_expif
+    monkeypatch.setattr(report, "_reference_expif", lambda n: None)
+    ctx = report.Context(out=str(tmp_path), quick=True, log=lambda m: None, dpi=60)
+    fig = report._guard_section(ctx).figures[0]
+    assert "stored numbers" in fig.caption and "reaches V = 4.95e+23 mV at t = 21.7 ms" in fig.caption
+    with np.load(tmp_path / fig.data) as data:
+        assert data["V_reference_mV"].max() > 1e23
+        assert data["V_lapicque_mV"].max() <= -30.0  # never past the cut-off V_th of ExpIF's defaults
+    # with brainpy.state installed (the test extra) the same numbers are measured live
+    pytest.importorskip("brainpy")
+    live = measure(300)
+    assert live.max() == pytest.approx(report.REFERENCE_EXPIF_6MA["peak_mV"], rel=1e-3)
+    np.testing.assert_allclose(live[::10], report.REFERENCE_EXPIF_6MA["V_mV"], rtol=1e-3)
