@@ -152,3 +152,10 @@ EI_RATE_RTOL_VS_BRIAN2 = 0.02
 #: user-defined Izhikevich example vs solve_ivp, subthreshold, dt = 0.01 ms over 100 ms:
 #: exponential Euler (first order, U stepped with the start-of-step V) in float32 (observed 5.7e-4 mV)
 IZHIKEVICH_SUBTHRESHOLD_ATOL_MV = 5e-3
+
+# --------------------------------------------------------------------------------------
+# event-driven propagation kernels (tests/test_event_kernels.py)
+# --------------------------------------------------------------------------------------
+#: float32 sums of a few tens of weights against a float64 dense product: the summation
+#: order differs (CSR order vs matrix product); a few ulps of the largest partial sum
+EVENT_KERNEL_F32_RTOL = 1e-5
