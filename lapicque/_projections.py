@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import brainevent
 import brainstate
 import jax.numpy as jnp
 import numpy as np
@@ -41,7 +40,7 @@ import saiunit as u
 from brainstate.mixin import ParamDescriber
 from brainstate.util import get_unique_name
 
-from ._connectivity import Connectivity, _is_spike_dtype_ok, _make_csr
+from ._connectivity import Connectivity, _is_spike_dtype_ok, _make_csr, propagate
 from ._delay import DelayLine
 
 __all__ = ["AlignPostProj", "CurrentProj", "DeltaProj", "FusedProj"]
@@ -188,14 +187,14 @@ class AlignPostProj(_Projection):
     >>> post = lapicque.LIF(2, R=100. * u.Mohm, tau=20. * u.ms, V_rest=-60. * u.mV, V_reset=-60. * u.mV,
     ...                     V_th=-50. * u.mV)
     >>> proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(1, 2, [0], [1], 6. * u.nS),
-    ...                               syn=_Expon.desc(2, tau=5. * u.ms), out=_COBA.desc(E=0. * u.mV), post=post)
+    ...                               syn=lapicque.Expon.desc(2, tau=5. * u.ms), out=lapicque.COBA.desc(E=0. * u.mV), post=post)
     >>> brainstate.nn.init_all_states(post)
     LIF(...)
     >>> proj(jnp.array([True]))
     >>> with brainstate.environ.context(t=0. * u.ms):
     ...     _ = post(0. * u.nA)
-    >>> print(proj.syn.g.value)
-    [0. 6.] nS
+    >>> print(proj.syn.g.value.to_decimal(u.nS))
+    [0. 6.]
     """
 
     def __init__(self, *modules, comm: Callable, syn, out, post, label: Optional[str] = None, delay=None):
@@ -264,10 +263,10 @@ class CurrentProj(_Projection):
     >>> import brainstate, saiunit as u, jax.numpy as jnp, lapicque
     >>> post = lapicque.LIF(2)
     >>> proj = lapicque.CurrentProj(comm=lapicque.EdgeList(1, 2, [0], [0], 2. * u.nS),
-    ...                             out=_COBA(E=0. * u.mV), post=post)
+    ...                             out=lapicque.COBA(E=0. * u.mV), post=post)
     >>> proj(jnp.array([True]))
-    >>> print(proj.out._conductance)
-    [2. 0.] nS
+    >>> print(post.sum_current_inputs(0. * u.pA, -60. * u.mV).to_decimal(u.pA))  # g (E - V) at V = -60 mV
+    [120.   0.]
     """
 
     def __init__(self, *prefetch, comm: Callable, out, post, delay=None):
@@ -394,7 +393,7 @@ class FusedProj(brainstate.nn.Module):
         for p, x in zip(self.projections, xs):
             x = _is_spike_dtype_ok(p._pre((x,)), p.owner)
             parts.append(x if x.dtype == jnp.bool_ else x > 0)
-        y = brainevent.BinaryArray(jnp.concatenate(parts, axis=-1)) @ self._csr
+        y = propagate(jnp.concatenate(parts, axis=-1), self._csr)
         bounds = np.cumsum([0] + self.post_sizes)
         for p, a, b in zip(self.projections, bounds[:-1], bounds[1:]):
             p._deliver(p._check_out(u.maybe_decimal(u.Quantity(y[..., a:b], unit=self.unit))))

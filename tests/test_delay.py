@@ -22,11 +22,6 @@ TAU = 5.  # ms
 N0 = 2  # step at which the single spike is given to the projection
 
 
-def syn_lib():
-    """lapicque's synapse classes once they exist, brainpy.state's until then."""
-    if hasattr(lapicque, "Expon") and hasattr(lapicque, "COBA"):
-        return lapicque
-    return pytest.importorskip("brainpy").state
 
 
 def _post():
@@ -62,7 +57,7 @@ DELAYS = [(None, 0), (0. * u.ms, 0), (0.1 * u.ms, 1), (0.3 * u.ms, 3), (2.5 * u.
 
 @pytest.mark.parametrize("delay,steps", DELAYS)
 def test_align_post_single_spike_arrives_after_delay(delay, steps):
-    lib = syn_lib()
+    lib = lapicque
     brainstate.environ.set(dt=DT * u.ms)
     post = _post()
     proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(1, 2, [0], [1], W * u.nS),
@@ -93,7 +88,7 @@ def test_align_post_timing_matches_brainpy_state(delay, steps):
 
 @pytest.mark.parametrize("delay,steps", [(None, 0), (0.1 * u.ms, 1), (1. * u.ms, 10)])
 def test_current_proj_single_spike(delay, steps):
-    lib = syn_lib()
+    lib = lapicque
     brainstate.environ.set(dt=DT * u.ms)
     post = _post()
     out = lib.COBA(E=0. * u.mV)
@@ -128,7 +123,7 @@ def test_delay_rule_rounds_half_up_and_survives_float_error():
 
 def test_per_element_delays():
     """One axonal delay per presynaptic neuron: each spike arrives after its own delay."""
-    lib = syn_lib()
+    lib = lapicque
     brainstate.environ.set(dt=DT * u.ms)
     post = _post()
     proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(2, 2, [0, 1], [0, 1], W * u.nS),
@@ -147,7 +142,7 @@ def test_per_element_delays():
 
 
 def test_delay_in_compiled_loop_equals_eager():
-    lib = syn_lib()
+    lib = lapicque
     brainstate.environ.set(dt=DT * u.ms)
     post = _post()
     proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(1, 2, [0], [1], W * u.nS),
@@ -174,7 +169,7 @@ def test_delay_in_compiled_loop_equals_eager():
     (np.ones(3) * u.ms, ValueError, "one value per presynaptic"),
 ])
 def test_bad_delays_are_refused_naming_projection(delay, err, words):
-    lib = syn_lib()
+    lib = lapicque
     with pytest.raises(err, match=words) as info:
         lapicque.AlignPostProj(comm=lapicque.EdgeList(2, 2, [0], [1], W * u.nS),
                                syn=lib.Expon.desc(2, tau=TAU * u.ms), out=lib.COBA.desc(E=0. * u.mV),

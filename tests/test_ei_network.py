@@ -23,11 +23,6 @@ STEPS = 10000  # 1 s at dt = 0.1 ms
 W_E, W_I = 6. * u.nS, 67. * u.nS
 
 
-def syn_lib():
-    """lapicque's synapse classes once they exist, brainpy.state's until then."""
-    if hasattr(lapicque, "Expon") and hasattr(lapicque, "COBA"):
-        return lapicque
-    return pytest.importorskip("brainpy").state
 
 
 def efp(n_pre, w, seed):
@@ -89,7 +84,7 @@ def env():
 def lapicque_rates():
     brainstate.environ.set(dt=0.1 * u.ms)
     brainstate.random.seed(2007)
-    return run_rates(EINet(lapicque, syn_lib()))
+    return run_rates(EINet(lapicque, lapicque))
 
 
 def test_rates_match_brainpy_state_with_the_import_changed(lapicque_rates):
@@ -125,7 +120,7 @@ def test_projection_layer_is_exact_on_a_brainpy_state_neuron(env):
 
 
 def test_network_is_coupled_and_uncoupled_rate_is_the_closed_form(env, lapicque_rates):
-    r_e, r_i, _ = run_rates(EINet(lapicque, syn_lib(), w_e=0. * u.nS, w_i=0. * u.nS), steps=5000)
+    r_e, r_i, _ = run_rates(EINet(lapicque, lapicque, w_e=0. * u.nS, w_i=0. * u.nS), steps=5000)
     closed = 1. / (5e-3 + 20e-3 * np.log(2.))  # 53.0 Hz: refractory + time from V_reset to V_th
     assert abs(r_e - closed) / closed < 0.01 and abs(r_i - closed) / closed < 0.01
     assert lapicque_rates[0] < 0.6 * closed  # recurrent inhibition really acts
@@ -133,9 +128,9 @@ def test_network_is_coupled_and_uncoupled_rate_is_the_closed_form(env, lapicque_
 
 def test_fused_projections_give_the_same_network(env):
     """E and I through one event-driven call (FusedProj) == two calls, same connectivity."""
-    two = run_rates(EINet(lapicque, syn_lib(), comm=out_degree), steps=3000)
+    two = run_rates(EINet(lapicque, lapicque, comm=out_degree), steps=3000)
     brainstate.random.seed(2007)
-    one = run_rates(EINet(lapicque, syn_lib(), comm=out_degree, fuse=True), steps=3000)
+    one = run_rates(EINet(lapicque, lapicque, comm=out_degree, fuse=True), steps=3000)
     np.testing.assert_array_equal(two[2], one[2])
     np.testing.assert_allclose(two[:2], one[:2], rtol=1e-6)
 
@@ -174,7 +169,7 @@ sys.path.insert(0, {tests!r})
 import test_ei_network as T
 brainstate.environ.set(dt=0.1 * u.ms, precision=64)
 brainstate.random.seed(2007)
-net = T.EINet(lapicque, T.syn_lib(), comm=T.out_degree)
+net = T.EINet(lapicque, T.lapicque, comm=T.out_degree)
 r_e, r_i, V0 = T.run_rates(net)
 np.savez({out!r}, rates=[r_e, r_i], V0=V0, pre_e=net.E.comm.pre_ids, post_e=net.E.comm.post_ids,
          pre_i=net.I.comm.pre_ids, post_i=net.I.comm.post_ids, n_e=net.n_e)
@@ -205,7 +200,7 @@ def _pop(n=10):
 
 
 def test_comm_output_size_must_match_post():
-    lib = syn_lib()
+    lib = lapicque
     with pytest.raises(ValueError, match=r"AlignPostProj.*comm's output size 8 does not match post's size 10"):
         lapicque.AlignPostProj(comm=lapicque.FixedOutDegree(5, 8, 2, 1. * u.nS), syn=lib.Expon.desc(10, tau=5. * u.ms),
                                out=lib.COBA.desc(E=0. * u.mV), post=_pop())
@@ -217,7 +212,7 @@ def test_comm_output_size_must_match_post():
 
 
 def test_wrong_input_size_and_non_spikes_name_the_projection():
-    lib = syn_lib()
+    lib = lapicque
     proj = lapicque.AlignPostProj(comm=lapicque.FixedOutDegree(5, 10, 2, 1. * u.nS),
                                   syn=lib.Expon.desc(10, tau=5. * u.ms), out=lib.COBA.desc(E=0. * u.mV), post=_pop())
     with pytest.raises(ValueError, match=r"AlignPostProj.*6 elements.*expects 5"):
@@ -227,7 +222,7 @@ def test_wrong_input_size_and_non_spikes_name_the_projection():
 
 
 def test_wrong_post_syn_out_types():
-    lib = syn_lib()
+    lib = lapicque
     comm = lapicque.FixedOutDegree(5, 10, 2, 1. * u.nS)
     with pytest.raises(TypeError, match=r"AlignPostProj.*post must be a neuron group.*lacks"):
         lapicque.AlignPostProj(comm=comm, syn=lib.Expon.desc(10, tau=5. * u.ms), out=lib.COBA.desc(E=0. * u.mV),
@@ -246,7 +241,7 @@ def test_wrong_post_syn_out_types():
 
 def test_a_lapicque_neuron_is_accepted_as_post_and_shares_synapses():
     """brainpy.state refuses post=lapicque.LIFRef(...); ours accepts it and merges equal descriptors."""
-    lib = syn_lib()
+    lib = lapicque
     pop = _pop()
     a = lapicque.AlignPostProj(comm=lapicque.FixedOutDegree(5, 10, 2, 1. * u.nS), syn=lib.Expon.desc(10, tau=5. * u.ms),
                                out=lib.COBA.desc(E=0. * u.mV), post=pop)

@@ -14,10 +14,6 @@ import saiunit as u
 import lapicque
 
 
-def syn_lib():
-    if hasattr(lapicque, "Expon") and hasattr(lapicque, "COBA"):
-        return lapicque
-    return pytest.importorskip("brainpy").state
 
 
 def _pop(n=4):
@@ -48,7 +44,7 @@ def dt():
     (lambda: brainstate.nn.Linear(3, 4, w_init=jnp.ones((3, 4)) * u.nS, b_init=None), jnp.array([1., 0., 1.])),
 ])
 def test_any_brainstate_module_works_as_comm(make_comm, x):
-    lib = syn_lib()
+    lib = lapicque
     post, comm = _pop(), make_comm()
     proj = lapicque.AlignPostProj(comm=comm, syn=lib.Expon.desc(4, tau=5. * u.ms), out=lib.COBA.desc(E=0. * u.mV),
                                   post=post)
@@ -63,7 +59,7 @@ def test_any_brainstate_module_works_as_comm(make_comm, x):
 
 
 def test_non_merging_synapse_instance_and_prefetch_modules():
-    lib = syn_lib()
+    lib = lapicque
     post = _pop()
     syn, out = lib.Expon(4, tau=5. * u.ms), lib.COBA(E=0. * u.mV)
     state = brainstate.ShortTermState(jnp.array([True, True, False]))
@@ -122,7 +118,7 @@ def test_brainpy_state_neuron_as_post_matches_brainpy_projection():
 
 
 def test_current_proj_binds_comm_output():
-    lib = syn_lib()
+    lib = lapicque
     post = _pop()
     out = lib.CUBA()
     proj = lapicque.CurrentProj(comm=lapicque.EdgeList(2, 4, [0, 1, 1], [0, 0, 2], 5. * u.pA), out=out, post=post)
@@ -149,7 +145,7 @@ def _fusable(post, lib, delay_e=None, delay_i=None):
 
 @pytest.mark.parametrize("fused_input", ["concatenated", "separate"])
 def test_fused_projection_equals_its_members(fused_input):
-    lib = syn_lib()
+    lib = lapicque
     rng = np.random.default_rng(3)
     spikes = jnp.asarray(rng.random((8, 10)) < 0.4)
     traces = []
@@ -176,7 +172,7 @@ def test_fused_projection_equals_its_members(fused_input):
 
 
 def test_fused_projection_errors():
-    lib = syn_lib()
+    lib = lapicque
     post = _pop(5)
     e, i = _fusable(post, lib)
     both = lapicque.FusedProj(e, i)
