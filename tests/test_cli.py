@@ -13,6 +13,7 @@ import saiunit as u
 
 import lapicque as lq
 from lapicque.cli import CLIError, main, parse_quantity
+from tolerances import OU_STATISTICS_ATOL
 
 ROOT = Path(__file__).absolute().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -351,10 +352,10 @@ def test_ou_noise_is_seeded_and_has_the_requested_statistics(capsys, tmp_path):
     from lapicque._protocols import Protocol
     p = Protocol("ou", sigma=1.0, tau_ms=5.0, seed=3)
     x = p.ou_noise(20000, 40, 0.1)
-    assert np.var(x) == pytest.approx(1.0, abs=0.05)
+    assert np.var(x) == pytest.approx(1.0, abs=OU_STATISTICS_ATOL)
     lag = 50  # 5 ms: the autocorrelation is e^-1
     r = np.mean(x[lag:] * x[:-lag]) / np.var(x)
-    assert r == pytest.approx(np.exp(-1.0), abs=0.05)
+    assert r == pytest.approx(np.exp(-1.0), abs=OU_STATISTICS_ATOL)
     argv = ["run", "LIF", "--current", "0.8mA", "--input", "ou", "--sigma", "0.5mA", "--n", "3",
             "--duration", "100ms"]
     outs = [_cli(capsys, *argv, "--seed", "7")[1] for _ in range(2)]

@@ -159,3 +159,13 @@ IZHIKEVICH_SUBTHRESHOLD_ATOL_MV = 5e-3
 #: float32 sums of a few tens of weights against a float64 dense product: the summation
 #: order differs (CSR order vs matrix product); a few ulps of the largest partial sum
 EVENT_KERNEL_F32_RTOL = 1e-5
+
+# --------------------------------------------------------------------------------------
+# results and the command line (tests/test_result.py, tests/test_cli.py)
+# --------------------------------------------------------------------------------------
+#: Elephant's rate, ISI and CV on our neo export against lapicque.analysis: the same formulas,
+#: spike times stored as float32 ms (a few ulps of 200 ms)
+ELEPHANT_RTOL = 1e-5
+#: sample variance and lag-tau autocorrelation of the seeded OU noise (40 x 20000 samples at
+#: dt = tau / 50, about 8000 independent ones: standard error ~0.016) against 1 and e^-1
+OU_STATISTICS_ATOL = 0.05
