@@ -28,7 +28,7 @@ import numpy as np
 import saiunit as u
 
 __all__ = ["result_arrays", "result_from_arrays", "save_result", "load_result", "to_neo_segment",
-           "to_neo", "model_metadata", "versions"]
+           "to_neo", "model_metadata", "versions", "save_results", "load_results", "results_to_neo"]
 
 FORMAT = "lapicque.SimulationResult"
 FORMAT_VERSION = 1
@@ -349,4 +349,59 @@ def to_neo(result, name: Optional[str] = None):
                           "pip install 'lapicque[neo]'") from None
     block = neo.Block(name=name or "lapicque", **{"lapicque_versions": versions()})
     block.segments.append(to_neo_segment(result, name))
+    return block
+
+
+# --------------------------------------------------------------------------
+# several results in one file (e.g. the populations of a network)
+# --------------------------------------------------------------------------
+def save_results(results, path) -> str:
+    """Write a mapping ``name -> SimulationResult`` to one ``.npz`` (each under the prefix ``name/``)."""
+    path = _npz_path(path)
+    names = list(results)
+    bad = [n for n in names if not isinstance(n, str) or not n or "/" in n]
+    if bad:
+        raise ValueError(f"save_results: names must be non-empty strings without '/'; got {bad[0]!r}")
+    arrays = {"populations": np.array(json.dumps(names))}
+    for name in names:
+        arrays.update(result_arrays(results[name], f"{name}/"))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def load_results(path) -> Dict[str, Any]:
+    """Read :func:`save_results` output back as ``{name: SimulationResult}`` (in the saved order)."""
+    with np.load(_npz_path(path), allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    if "populations" not in arrays:
+        raise ValueError(f"{os.fspath(path)!r} holds no populations (written by SimulationResult.save? "
+                         f"read it with SimulationResult.load)")
+    return {name: result_from_arrays(arrays, f"{name}/") for name in json.loads(str(arrays["populations"][()]))}
+
+
+def results_to_neo(results, name: Optional[str] = None):
+    """A ``neo.Block`` of a mapping ``name -> SimulationResult``: one Segment, one ``neo.Group`` per name.
+
+    Every SpikeTrain and AnalogSignal is annotated with ``population=name``;
+    the groups collect them per population.
+    """
+    import neo
+
+    block = neo.Block(name=name or "lapicque network", lapicque_versions=versions())
+    seg = neo.Segment(name="run")
+    block.segments.append(seg)
+    for pop, res in results.items():
+        part = to_neo_segment(res, pop)
+        group = neo.Group(name=pop)
+        for obj in part.spiketrains:
+            obj.annotate(population=pop)
+            obj.name = f"{pop} {obj.name}"
+        for obj in part.analogsignals:
+            obj.annotate(population=pop)
+            obj.name = f"{pop}.{obj.name}"
+        seg.spiketrains.extend(part.spiketrains)
+        seg.analogsignals.extend(part.analogsignals)
+        group.add(*part.spiketrains, *part.analogsignals)
+        block.groups.append(group)
     return block

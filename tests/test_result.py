@@ -152,3 +152,24 @@ def test_to_neo_and_elephant_agree_with_analysis():
     np.testing.assert_allclose(np.asarray(V.magnitude), res.traces["V"].to_decimal(u.mV), rtol=1e-6)
     assert float(V.t_start.rescale(pq.ms)) == pytest.approx(float(res.trace_times[0].to_decimal(u.ms)))
     assert float(V.sampling_period.rescale(pq.ms)) == pytest.approx(0.2)
+
+
+def test_several_results_in_one_file_and_one_neo_block(tmp_path):
+    """What a network result reuses: one prefix per population in one NPZ, one neo Group per population."""
+    from lapicque._result_io import load_results, results_to_neo, save_results
+    pops = {"E": _hand_made(np.eye(6, 2, dtype=bool)), "I": _hand_made(np.eye(6, 3, k=-2, dtype=bool), dt_ms=0.1)}
+    back = load_results(save_results(pops, tmp_path / "net.npz"))
+    assert list(back) == ["E", "I"]
+    for name, ref in pops.items():
+        np.testing.assert_array_equal(back[name].spike_raster(), ref.spike_raster())
+        assert back[name].dt == ref.dt
+    with pytest.raises(ValueError, match="without '/'"):
+        save_results({"a/b": pops["E"]}, tmp_path / "bad.npz")
+    with pytest.raises(ValueError, match="holds no populations"):
+        load_results(pops["E"].save(tmp_path / "one.npz"))
+    pytest.importorskip("neo")
+    block = results_to_neo(pops)
+    assert [g.name for g in block.groups] == ["E", "I"]
+    assert [len(g.spiketrains) for g in block.groups] == [2, 3]
+    assert len(block.segments[0].spiketrains) == 5
+    assert {st.annotations["population"] for st in block.groups[1].spiketrains} == {"I"}
