@@ -108,6 +108,7 @@ class DelayLine(brainstate.nn.Module):
         self.owner = owner
         self.delay_ms = check_delay(delay, owner, self.in_size[-1])
         self.steps = None
+        self.buffer = None
 
     def init_state(self, batch_size=None, **kwargs):
         self.steps = delay_steps(self.delay_ms, float(env_dt_ms()))
@@ -121,7 +122,12 @@ class DelayLine(brainstate.nn.Module):
         self.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
 
     def reset_state(self, batch_size=None, **kwargs):
-        self.init_state(batch_size, **kwargs)
+        """Empty the line (nothing in flight); keeps the State objects."""
+        if getattr(self, "buffer", None) is None:
+            return self.init_state(batch_size, **kwargs)
+        shape = self.buffer.value.shape[:1] + ((batch_size,) if batch_size is not None else ()) + self.in_size
+        self.buffer.value = jnp.zeros(shape, self.buffer.value.dtype)
+        self.pointer.value = jnp.zeros_like(self.pointer.value)
 
     def update(self, x):
         if self.steps is None:

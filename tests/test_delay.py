@@ -175,3 +175,19 @@ def test_bad_delays_are_refused_naming_projection(delay, err, words):
                                syn=lib.Expon.desc(2, tau=TAU * u.ms), out=lib.COBA.desc(E=0. * u.mV),
                                post=_post(), delay=delay)
     assert "AlignPostProj" in str(info.value) and "delay" in str(info.value)
+
+
+def test_reset_empties_the_line():
+    brainstate.environ.set(dt=DT * u.ms)
+    post = _post()
+    proj = lapicque.AlignPostProj(comm=lapicque.EdgeList(1, 2, [0], [1], W * u.nS),
+                                  syn=lapicque.Expon.desc(2, tau=TAU * u.ms), out=lapicque.COBA.desc(E=0. * u.mV),
+                                  post=post, delay=0.3 * u.ms)
+    net = _Net(post, proj)
+    brainstate.nn.init_all_states(net)
+    buffer = proj.delay_line.buffer
+    _drive(proj, post, N0 + 1, lambda: None)  # a spike is in flight at the reset
+    brainstate.nn.reset_all_states(net)
+    assert proj.delay_line.buffer is buffer and not np.any(np.asarray(buffer.value))
+    g = _drive(proj, post, 6, lambda: np.asarray(proj.syn.g.value.to_decimal(u.nS)))
+    np.testing.assert_allclose(g[:, 1], _expected_g(6, 3), rtol=SYN_EXACT_RTOL, atol=1e-6)

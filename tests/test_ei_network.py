@@ -251,3 +251,17 @@ def test_a_lapicque_neuron_is_accepted_as_post_and_shares_synapses():
                                out=lib.COBA.desc(E=0. * u.mV), post=pop, label="other")
     assert a.syn is b.syn and a.out is b.out and c.syn is not a.syn
     assert len(pop.current_inputs) == 2
+
+
+def test_example_script_runs(env):
+    """examples/ei_network.py builds and runs (small and short here)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "ei_network.py"
+    spec = importlib.util.spec_from_file_location("ei_network_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = module.EINet(N=400)
+    brainstate.nn.init_all_states(net)
+    spikes = brainstate.transform.for_loop(net.update, u.math.arange(1000) * brainstate.environ.get_dt())
+    assert spikes.shape == (1000, 400) and 0 < np.asarray(spikes).mean() < 0.01
