@@ -265,6 +265,16 @@ def _check_degree(k, n_allowed, multapses, owner, what):
     return int(k)
 
 
+def _degree_edges(owner, in_size, out_size, k, what, seed, multapses, autapses):
+    """(pre_ids, post_ids, k) with exactly k partners per postsynaptic (indegree) or presynaptic (outdegree) element."""
+    n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
+    n_rows, n_choices = (n_post, n_pre) if what == "indegree" else (n_pre, n_post)
+    k = _check_degree(k, n_choices if autapses else n_choices - 1, multapses, owner, what)
+    drawn = _fixed_degree(_rng(seed, owner), n_rows, k, n_choices, multapses, autapses).ravel()
+    fixed = np.repeat(np.arange(n_rows), k)
+    return (drawn, fixed, k) if what == "indegree" else (fixed, drawn, k)
+
+
 class PairwiseBernoulli(Connectivity):
     """Every (pre, post) pair connected independently with probability ``prob``.
 
@@ -324,12 +334,9 @@ class FixedInDegree(Connectivity):
 
     def __init__(self, in_size, out_size, indegree, weight, seed: Optional[int] = None,
                  allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
-        owner = type(self).__name__
-        n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
-        allowed = n_pre if allow_autapses else n_pre - 1
-        k = _check_degree(indegree, allowed, allow_multapses, owner, "indegree")
-        src = _fixed_degree(_rng(seed, owner), n_post, k, n_pre, allow_multapses, allow_autapses)
-        super().__init__(in_size, out_size, src.ravel(), np.repeat(np.arange(n_post), k), weight, name=name)
+        pre, post, k = _degree_edges(type(self).__name__, in_size, out_size, indegree, "indegree", seed,
+                                     allow_multapses, allow_autapses)
+        super().__init__(in_size, out_size, pre, post, weight, name=name)
         self.indegree = k
 
 
@@ -351,12 +358,9 @@ class FixedOutDegree(Connectivity):
 
     def __init__(self, in_size, out_size, outdegree, weight, seed: Optional[int] = None,
                  allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
-        owner = type(self).__name__
-        n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
-        allowed = n_post if allow_autapses else n_post - 1
-        k = _check_degree(outdegree, allowed, allow_multapses, owner, "outdegree")
-        tgt = _fixed_degree(_rng(seed, owner), n_pre, k, n_post, allow_multapses, allow_autapses)
-        super().__init__(in_size, out_size, np.repeat(np.arange(n_pre), k), tgt.ravel(), weight, name=name)
+        pre, post, k = _degree_edges(type(self).__name__, in_size, out_size, outdegree, "outdegree", seed,
+                                     allow_multapses, allow_autapses)
+        super().__init__(in_size, out_size, pre, post, weight, name=name)
         self.outdegree = k
 
 
