@@ -8,12 +8,13 @@ from typing import Any, Dict
 import numpy as np
 import saiunit as u
 
-from ._result import SimulationResult
+from . import _result_io
+from ._result import RunTimes, SimulationResult
 
 __all__ = ["NetworkResult"]
 
 
-class NetworkResult(Mapping):
+class NetworkResult(RunTimes, Mapping):
     """The results of :func:`lapicque.simulate` on a network.
 
     A read-only mapping ``population name -> SimulationResult`` (names are
@@ -31,6 +32,11 @@ class NetworkResult(Mapping):
     n_steps, dt, t0, duration, t_end, times, trace_times
         As for :class:`SimulationResult`.
 
+    Notes
+    -----
+    ``save(path)`` / ``NetworkResult.load(path)`` keep every population's
+    spikes and traces in one NPZ file; ``to_neo()`` exports them for Elephant.
+
     Examples
     --------
     >>> import brainstate, saiunit as u, lapicque
@@ -44,11 +50,11 @@ class NetworkResult(Mapping):
     ...         self.b(x)
     >>> res = lapicque.simulate(Two(), 2. * u.mA, 20. * u.ms, record="b.V")
     >>> sorted(res), res["a"].spike_count, res["b"].spike_count
-    (['a', 'b'], array([5, 5]), array([19, 19, 19]))
+    (['a', 'b'], array([5, 5]), array([14, 14, 14]))
     >>> res.traces["b.V"].shape
     (200, 3)
     >>> {k: round(float(v.to_decimal(u.Hz)), 1) for k, v in res.mean_rate.items()}
-    {'a': 250.0, 'b': 950.0}
+    {'a': 250.0, 'b': 700.0}
     """
 
     def __init__(self, network, populations: Dict[str, SimulationResult], traces: Dict[str, Any], *, dt_ms: float,
@@ -75,33 +81,6 @@ class NetworkResult(Mapping):
     def __len__(self):
         return len(self._pops)
 
-    # ------------------------------------------------------------------ times
-    @property
-    def dt(self):
-        return self._dt_ms * u.ms
-
-    @property
-    def t0(self):
-        return self._t0_ms * u.ms
-
-    @property
-    def duration(self):
-        return self.n_steps * self._dt_ms * u.ms
-
-    @property
-    def t_end(self):
-        return (self._t0_ms + self.n_steps * self._dt_ms) * u.ms
-
-    @property
-    def times(self):
-        return u.Quantity((self._t0_ms + (np.arange(self.n_steps) + 1.0) * self._dt_ms).astype(np.float32), unit=u.ms)
-
-    @property
-    def trace_times(self):
-        k = self.record_every
-        steps = np.arange(self.n_steps // k) * k + k - 1
-        return u.Quantity((self._t0_ms + (steps + 1.0) * self._dt_ms).astype(np.float32), unit=u.ms)
-
     # ------------------------------------------------------------------ summaries
     @property
     def mean_rate(self) -> Dict[str, Any]:
@@ -109,6 +88,28 @@ class NetworkResult(Mapping):
         window_s = (self.n_steps - self._count_from_step) * self._dt_ms * 1e-3
         return {name: u.Quantity(float(r.spike_count.sum()) / (r.n_neurons * window_s), unit=u.Hz)
                 for name, r in self._pops.items()}
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> str:
+        """Write every population's result to one ``.npz`` (one key prefix per population); returns the path.
+
+        Network-wide traces that belong to no population (e.g. a synapse's
+        conductance) are not written; each population's own traces are.
+        """
+        return _result_io.save_results(self._pops, path)
+
+    @staticmethod
+    def load(path) -> "NetworkResult":
+        """Read a file written by :meth:`save` (the network itself is not stored: ``network`` is None)."""
+        pops = _result_io.load_results(path)
+        first = next(iter(pops.values()))
+        traces = {f"{name}.{k}": v for name, r in pops.items() for k, v in r.traces.items()}
+        return NetworkResult(None, pops, traces, dt_ms=first._dt_ms, t0_ms=first._t0_ms, n_steps=first.n_steps,
+                             record_every=first.record_every, spike_mode=first.spike_mode)
+
+    def to_neo(self, name=None):
+        """A ``neo.Block`` with one ``neo.Group`` per population (needs the optional extra ``neo``)."""
+        return _result_io.results_to_neo(self._pops, name)
 
     def __repr__(self):
         pops = ", ".join(f"{k}: {r.n_neurons}" for k, r in self._pops.items())

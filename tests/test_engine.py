@@ -78,6 +78,7 @@ def test_structure_changes_compile_anew():
     assert len(COMPILED) == 4
 
 
+@pytest.mark.filterwarnings("ignore::lapicque.CoarseTimeStepWarning")  # tau_ref of 19.5 steps on purpose
 def test_repeated_and_continued_runs_equal_one_long_run():
     m = lq.AdExIFRef(40, tau_ref=1.95 * u.ms)
     I2 = np.linspace(10., 40., 40) * u.mA
@@ -209,3 +210,12 @@ def test_no_public_function_shadows_a_module_of_the_package():
         assert attr is None or isinstance(attr, types.ModuleType), name
         assert importlib.import_module(f"lapicque.{name}").__name__ == f"lapicque.{name}"
     assert callable(lq.simulate) and "simulate" not in modules
+
+
+def test_network_result_saves_and_loads(tmp_path):
+    res = lq.simulate(Two(), 2. * u.mA, 20. * u.ms, record="b.V")
+    back = lq.NetworkResult.load(res.save(tmp_path / "net.npz"))
+    assert sorted(back) == ["a", "b"] and back.dt == res.dt and back.n_steps == res.n_steps
+    for k in ("a", "b"):
+        np.testing.assert_array_equal(back[k].spike_count, res[k].spike_count)
+    np.testing.assert_array_equal(back.traces["b.V"].to_decimal(u.mV), res.traces["b.V"].to_decimal(u.mV))
