@@ -383,11 +383,23 @@ class _Run:
         k, n_blocks, _ = cfg.blocks
         common = dict(dt_ms=cfg.dt_ms, t0_ms=self.t0_ms, n_steps=cfg.n_steps, record_every=cfg.record_every,
                       spike_mode=cfg.spikes, count_from_step=cfg.count_from_step)
-        results = self.recorder.results(outs, common, cfg.n_steps, n_blocks)
+        results = self.recorder.results(outs, dict(common, meta={"input": self._describe_input()}), cfg.n_steps,
+                                        n_blocks)
         if cfg.single:
             return results[0]
         return NetworkResult(self.tree.root, {p.name: r for p, r in zip(self.pops, results)},
                              self.recorder.all_traces, **common)
+
+    def _describe_input(self) -> str:
+        kind, cur = self.cfg.kind, self.cur
+        if kind == "none":
+            return "none"
+        if kind == "fn":
+            return f"function {getattr(cur, '__qualname__', type(cur).__name__)}"
+        shape = tuple(np.shape(cur.mantissa))
+        if kind == "series":
+            return f"array over time of shape {shape} in {cur.unit}"
+        return f"constant {cur}" if np.size(cur.mantissa) <= 4 else f"constant of shape {shape} in {cur.unit}"
 
     def _check_finite(self, initial, final):
         """Raise NonFiniteStateError if a state that was finite became NaN or infinite; find the first step."""
