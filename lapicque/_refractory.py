@@ -68,10 +68,15 @@ class Refractory:
 
     def _after_V(self, s_reset, s_new, dt, p):
         """Hold the model's states while refractory; count the held steps; stamp spike times."""
-        s = super()._after_V(s_reset, s_new, dt, p)
         left = s_reset["ref_steps_left"]
         held = left > 0
-        s = {k: (v if k in Refractory._STATES else jnp.where(held, s_reset[k], v)) for k, v in s.items()}
+        # V is held first, and states that follow V (adaptation) are stepped with the held V: their
+        # value is discarded where held, and elsewhere the held V is V itself.  Same result as holding
+        # afterwards, but XLA then computes V's step (exp, exprel) once, in V's own kernel.
+        s_new = {**s_new, "V": jnp.where(held, s_reset["V"], s_new["V"])}
+        s = super()._after_V(s_reset, s_new, dt, p)
+        s = {k: (v if k in Refractory._STATES or k == "V" else jnp.where(held, s_reset[k], v))
+             for k, v in s.items()}
         spiking = jax.lax.stop_gradient(s["V"] >= self._threshold(s, p))
         n_ref = refractory_steps(p["tau_ref"], dt)
         s["ref_steps_left"] = jnp.where(spiking, jnp.maximum(n_ref - 1, 0), jnp.maximum(left - 1, 0))
