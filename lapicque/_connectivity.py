@@ -11,9 +11,12 @@ a binary spike vector ``s`` returns
 
     y_j = \\sum_{i:\\,(i, j) \\in E} w_{ij}\\, s_i ,
 
-computed event-driven by brainevent (only the rows of neurons that spiked are
-touched), in the unit of the weights.  On CPU the numba kernels are selected
-explicitly (``backend='numba'``), so no kernel-compilation error reaches users.
+in the unit of the weights, computed event-driven (only the rows of neurons
+that spiked are touched, every spike is propagated): on CPU by lapicque's
+native kernel (:mod:`lapicque._event_kernels`, one XLA call of ~1-2 us),
+elsewhere by brainevent's kernels (with its numba backend selected explicitly
+on CPU when the native kernel is unavailable, so no kernel-compilation error
+reaches users).
 
 Distributions (tested against them):
 
@@ -40,6 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
+from ._event_kernels import event_csr_matvec, native_available
+
 __all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList"]
 
 
@@ -56,21 +61,37 @@ def _backend():
     return "numba" if jax.default_backend() == "cpu" else None
 
 
-def _make_csr(data, indices, indptr, shape):
-    """A brainevent CSR with its binary-event workspace prepared eagerly (so it can be used under jit)."""
-    csr = brainevent.CSR((jnp.asarray(data), jnp.asarray(indices), jnp.asarray(indptr)), shape=shape,
-                         backend=_backend())
-    try:  # brainevent 0.2: prepare the workspace without a kernel call
-        from brainevent._csr.main import _ensure_binary_workspace
-        _ensure_binary_workspace(csr, "csr", csr.indptr)
-    except ImportError:  # pragma: no cover - other brainevent versions: one eager call prepares it
-        brainevent.BinaryArray(jnp.zeros(shape[0], bool)) @ csr
-    return csr
+class EventMatrix:
+    """A CSR matrix ``(n_pre, n_post)`` for event-driven products: the one place that calls a kernel.
 
+    On CPU with numba, :func:`lapicque._event_kernels.event_csr_matvec` (one native XLA call, ~1-2 us);
+    elsewhere brainevent's kernels (its CSR, with the event workspace prepared here, outside any trace).
+    """
 
-def propagate(spikes, csr):
-    """Event-driven ``spikes @ csr`` (bool or 0/1 spikes, one call): the one place that calls the kernel."""
-    return brainevent.BinaryArray(spikes) @ csr
+    def __init__(self, data, indices, indptr, shape):
+        self.shape = tuple(int(n) for n in shape)
+        self.data = jnp.asarray(data)
+        self.indices = np.asarray(indices, np.int32)  # numpy: checked and embedded once per trace
+        self.indptr = np.asarray(indptr, np.int32)
+        self.native = jax.default_backend() == "cpu" and native_available()
+        self.csr = None if self.native else self._brainevent_csr()
+
+    def _brainevent_csr(self):
+        csr = brainevent.CSR((self.data, jnp.asarray(self.indices), jnp.asarray(self.indptr)), shape=self.shape,
+                             backend=_backend())
+        try:  # brainevent 0.2: prepare the workspace without a kernel call
+            from brainevent._csr.main import _ensure_binary_workspace
+            _ensure_binary_workspace(csr, "csr", csr.indptr)
+        except ImportError:  # pragma: no cover - other brainevent versions: one eager call prepares it
+            brainevent.BinaryArray(jnp.zeros(self.shape[0], bool)) @ csr
+        return csr
+
+    def __call__(self, spikes, data=None):
+        """``spikes @ M`` for bool or 0/1 spikes of shape ``(..., n_pre)``; ``data`` replaces the stored values."""
+        data = self.data if data is None else data
+        if self.native:
+            return event_csr_matvec(spikes, self.indptr, self.indices, data, self.shape[1])
+        return brainevent.BinaryArray(spikes) @ self.csr.with_data(data)
 
 
 def _is_spike_dtype_ok(x, owner):
@@ -140,7 +161,7 @@ class Connectivity(brainstate.nn.Module):
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre_ids, minlength=n_pre))]).astype(np.int32)
         self.weight = self._edge_weights(weight, order, owner)
         w = jnp.reshape(jnp.asarray(u.get_mantissa(self.weight)), (-1,))
-        self._csr = _make_csr(w, self.post_ids, self.indptr, (n_pre, n_post)) if self.n_edges else None
+        self.matrix = EventMatrix(w, self.post_ids, self.indptr, (n_pre, n_post)) if self.n_edges else None
 
     def _edge_weights(self, weight, order, owner):
         """Weights as a quantity or array: shape () (shared) or (n_edges,) in CSR order."""
@@ -173,13 +194,6 @@ class Connectivity(brainstate.nn.Module):
         """``(pre_ids, post_ids, weights)`` of every connection, sorted by presynaptic index."""
         return self.pre_ids, self.post_ids, self.weights
 
-    def csr(self, data=None):
-        """The brainevent CSR matrix ``(n_pre, n_post)``, with ``data`` (mantissas) replacing the weights if given.
-
-        Built once at construction (with its event-driven workspace) and reused.
-        """
-        return self._csr if data is None else self._csr.with_data(data)
-
     def to_dense(self):
         """The dense ``(n_pre, n_post)`` weight matrix (multapses summed); for tests and small networks."""
         w = self.weights
@@ -200,7 +214,7 @@ class Connectivity(brainstate.nn.Module):
         if self.n_edges == 0:
             y = jnp.zeros(x.shape[:-1] + (self.out_size[-1],), data.dtype)
         else:
-            y = propagate(x, self.csr(data))
+            y = self.matrix(x, data)
         return u.maybe_decimal(u.Quantity(y, unit=unit))
 
 

@@ -40,7 +40,8 @@ import saiunit as u
 from brainstate.mixin import ParamDescriber
 from brainstate.util import get_unique_name
 
-from ._connectivity import Connectivity, _is_spike_dtype_ok, _make_csr, propagate
+from ._connectivity import Connectivity, EventMatrix, _is_spike_dtype_ok
+from ._event_kernels import stack_csr
 from ._delay import DelayLine
 
 __all__ = ["AlignPostProj", "CurrentProj", "DeltaProj", "FusedProj"]
@@ -365,21 +366,22 @@ class FusedProj(brainstate.nn.Module):
         self.unit = u.get_unit(conns[0].weight)
         self.pre_sizes = [c.in_size[-1] for c in conns]
         self.post_sizes = [c.out_size[-1] for c in conns]
-        self._csr = _make_csr(*self._stack(conns), (sum(self.pre_sizes), sum(self.post_sizes)))
+        self.matrix = self._stack(conns)
 
     def _stack(self, conns):
-        data, cols, counts = [], [], []
-        for c, col0 in zip(conns, np.cumsum([0] + self.post_sizes[:-1])):
+        """One block matrix: member b reads input rows row0_b.. and writes output columns col0_b.."""
+        blocks = []
+        rows0, cols0 = np.cumsum([0] + self.pre_sizes[:-1]), np.cumsum([0] + self.post_sizes[:-1])
+        for c, row0, col0 in zip(conns, rows0, cols0):
             w = c.weights
             if not u.have_same_dim(u.get_unit(w), self.unit):
                 raise TypeError(f"FusedProj: all weights must share a physical dimension; got {self.unit} and "
                                 f"{u.get_unit(w)}.")
-            data.append(np.asarray(u.get_mantissa(w) if self.unit.is_unitless else w.to_decimal(self.unit)))
-            cols.append(c.post_ids + col0)
-            counts.append(np.diff(c.indptr))
-        indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int32)
-        data = jnp.asarray(np.concatenate(data).astype(brainstate.environ.dftype()))
-        return data, np.concatenate(cols).astype(np.int32), indptr
+            w = np.asarray(u.get_mantissa(w) if self.unit.is_unitless else w.to_decimal(self.unit))
+            blocks.append((int(row0), int(col0), c.indptr, c.post_ids, w.astype(brainstate.environ.dftype())))
+        n_pre, n_post = sum(self.pre_sizes), sum(self.post_sizes)
+        indptr, indices, data = stack_csr(blocks, n_pre, n_post)
+        return EventMatrix(data, indices, indptr, (n_pre, n_post))
 
     def update(self, *xs):
         total = sum(self.pre_sizes)
@@ -393,7 +395,7 @@ class FusedProj(brainstate.nn.Module):
         for p, x in zip(self.projections, xs):
             x = _is_spike_dtype_ok(p._pre((x,)), p.owner)
             parts.append(x if x.dtype == jnp.bool_ else x > 0)
-        y = propagate(jnp.concatenate(parts, axis=-1), self._csr)
+        y = self.matrix(jnp.concatenate(parts, axis=-1))
         bounds = np.cumsum([0] + self.post_sizes)
         for p, a, b in zip(self.projections, bounds[:-1], bounds[1:]):
             p._deliver(p._check_out(u.maybe_decimal(u.Quantity(y[..., a:b], unit=self.unit))))

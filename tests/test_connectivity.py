@@ -134,13 +134,21 @@ def test_event_driven_product_equals_dense(weight):
     np.testing.assert_allclose(np.asarray(batch.to_decimal(u.nS)), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_cpu_backend_is_numba():
+def test_native_and_brainevent_kernels_agree():
+    """On CPU the native kernel runs; brainevent's (numba backend, selected by us) gives the same sums."""
     if jax.default_backend() != "cpu":
         pytest.skip("CPU only")
     pytest.importorskip("numba")
-    from lapicque._connectivity import _backend
-    conn = lapicque.EdgeList(2, 2, [0], [1], 1.)
-    assert _backend() == "numba" and conn.csr().backend == "numba"
+    from lapicque._connectivity import EventMatrix, _backend
+    conn = lapicque.FixedOutDegree(400, 300, 20, braintools.init.Uniform(0.5, 1.5, unit=u.nS), seed=4,
+                                   allow_multapses=True)
+    assert conn.matrix.native
+    other = EventMatrix(conn.matrix.data, conn.matrix.indices, conn.matrix.indptr, conn.matrix.shape)
+    other.native, other.csr = False, other._brainevent_csr()
+    assert _backend() == "numba" and other.csr.backend == "numba"
+    spikes = jnp.asarray(np.random.default_rng(1).random((2, 400)) < 0.1)
+    for s in (spikes[0], spikes):
+        np.testing.assert_allclose(np.asarray(jax.jit(other)(s)), np.asarray(jax.jit(conn.matrix)(s)), rtol=1e-5)
 
 
 @pytest.mark.parametrize("call,err,words", [
