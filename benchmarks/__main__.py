@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("forward", "training", "memory", "scaling", "bandwidth", "compile", "profile", "sharding")
-DEFAULT_SECTIONS = ("forward", "training", "memory", "scaling", "bandwidth", "compile")
+SECTIONS = ("forward", "forloop", "training", "memory", "scaling", "bandwidth", "compile", "profile", "sharding")
+DEFAULT_SECTIONS = ("forward", "forloop", "training", "memory", "scaling", "bandwidth", "compile")
 
 
 def thread_env(threads: int) -> dict:
@@ -120,6 +120,11 @@ def main(argv=None):
         log("== 1. forward throughput")
         fwd, _ = suite.forward(models, sizes, steps, repeats, peers=peers, stores=stores, log=log,
                                tables_out=tables, progress=save)
+    if "forloop" in sections:
+        log("== 1c. ported-code loop (for_loop + update(x), (T, N) input) vs brainpy.state and a bare scan")
+        from .forloop import forloop
+        tables.append(forloop(models, n=10_000, steps=1000 if a.quick else 5000, repeats=repeats, log=log))
+        save()
     if "training" in sections:
         log("== 2. training step")
         tables.append(suite.training(train_sizes, 16, a.train_steps, max(1, min(repeats, 3)),
