@@ -1,0 +1,419 @@
+r"""``python -m benchmarks.network``: the E/I network of Brette et al. (2007) in lapicque, brainpy.state, Brian2, NEST.
+
+The network (``/work/shared/reference/NETWORKS.md``): N leaky integrate-and-fire neurons, 80 % excitatory,
+C = 200 pF, g_L = 10 nS, V_th = -50 mV, V_reset = -60 mV, 5 ms refractory, exponential synapses (5 ms E,
+10 ms I), a 0.1 ms synaptic delay, dt = 0.1 ms, 1 s of biological time.
+
+* **COBA** (benchmark 1): E_L = -60 mV, 200 pA bias, conductances 6 nS (E_rev 0 mV) and 67 nS (-80 mV).
+* **CUBA** (benchmark 2, in current units): E_L = -49 mV, no bias, currents +16.2 pA and -90 pA
+  (Brette's 1.62 mV and -9 mV jumps times g_L).
+
+**One seeded edge list for every simulator.**  Each presynaptic neuron gets K targets drawn uniformly with
+replacement (fixed out-degree, multapses and autapses allowed: NEST's ``fixed_outdegree`` and brainstate's
+``EventFixedProb`` rule), drawn by ``numpy.random.RandomState(seed).randint(0, N, (n_pre, K))`` separately for the
+E rows (seed 1) and the I rows (seed 2) -- exactly what ``brainstate.nn.EventFixedProb(n_pre, N, K, seed=...)``
+draws, so brainpy.state builds the identical network with its own API, and lapicque (``EdgeList``), Brian2
+(``Synapses.connect(i=, j=)``) and NEST (``Connect`` with arrays) are fed the same pairs.  The initial V are one
+seeded Normal(-55 mV, 5 mV) draw.  K = 0.02 N (fixed p) or K = 80 (fixed K).
+
+Every run is its own process (peak memory is that process's maximum RSS).  Reported per run: build (network
+construction), compile (first run minus a steady run for the JIT simulators; code generation + C++ build +
+binary start for Brian2 ``cpp_standalone``), run (a steady 1 s run: seconds per biological second), E/I rates,
+peak memory.  A timing *counts* only if both rates agree within 5 % with the median of all simulators of that
+case; otherwise it is printed with a cross.  Ratios are peer time / lapicque time (> 1: lapicque faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._common import RESULTS_DIR, Table, load_average, version_of, write_results
+
+HERE = Path(__file__).resolve().parent
+PEERS_SCRIPT = HERE / "_network_peers.py"
+IMPLS = ("lapicque", "lapicque-kernel", "brainpy", "brian2-standalone", "brian2-numpy", "nest-2", "nest-1")
+LAPICQUE = "lapicque-kernel"  # the row every ratio is taken against (see --reference)
+RATE_RTOL = 0.05
+SEED_E, SEED_I, SEED_V = 1, 2, 3
+
+# the parameters of benchmarks/_network_peers.py, in lapicque's units (mV, nS, pA, ms)
+PARAMS = {
+    "COBA": dict(E_L=-60., I_e=200., w_e=6., w_i=67., tau_e=5., tau_i=10., E_e=0., E_i=-80.),
+    "CUBA": dict(E_L=-49., I_e=0., w_e=16.2, w_i=-90., tau_e=5., tau_i=10.),
+}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the network file
+# --------------------------------------------------------------------------------------------------------------------
+def make_network(n: int, k: int, path: Path) -> Path:
+    """Write the seeded edge list (fixed out-degree ``k``) and initial potentials of an ``n``-neuron network."""
+    n_e = int(0.8 * n)
+    t_e = np.random.RandomState(SEED_E).randint(0, n, size=(n_e, k))
+    t_i = np.random.RandomState(SEED_I).randint(0, n, size=(n - n_e, k))
+    pre = np.repeat(np.arange(n), k).astype(np.int32)
+    post = np.concatenate([t_e.ravel(), t_i.ravel()]).astype(np.int32)
+    V0 = np.random.RandomState(SEED_V).normal(-55., 5., n)
+    np.savez(path, pre=pre, post=post, V0=V0, n_e=n_e, k=k)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# lapicque and brainpy.state: the same brainpy.state-style script, the library a parameter
+# --------------------------------------------------------------------------------------------------------------------
+def _kernel_comm_class():
+    """A comm module on :func:`lapicque._event_kernels.event_csr_matvec` (one native call per projection)."""
+    import brainstate
+    import saiunit as u
+    from lapicque._event_kernels import event_csr_matvec
+
+    class KernelEdges(brainstate.nn.Module):
+        def __init__(self, n_pre, n_post, pre, post, weight):
+            super().__init__()
+            self.in_size, self.out_size = (n_pre,), (n_post,)
+            order = np.argsort(pre, kind="stable")
+            self.indices = np.asarray(post)[order].astype(np.int32)
+            self.indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int32)
+            self.unit = u.get_unit(weight)
+            self.w = np.asarray(u.get_mantissa(weight), dtype=brainstate.environ.dftype())
+
+        def update(self, x):
+            y = event_csr_matvec(x, self.indptr, self.indices, self.w, self.out_size[0])
+            return u.maybe_decimal(u.Quantity(y, unit=self.unit))
+
+    return KernelEdges
+
+
+def build_ei(bp, model, net, comm):
+    """The brainpy.state COBA/CUBA script (one population, E and I projections); ``bp`` is the library."""
+    import brainstate
+    import braintools
+    import saiunit as u
+    p = PARAMS[model]
+    n, n_e = net["V0"].size, int(net["n_e"])
+    V0 = np.asarray(net["V0"], dtype=np.float32)
+    w_unit = u.nS if model == "COBA" else u.pA
+
+    def syn(tau):  # CUBA: the synaptic variable is a current (pA)
+        g0 = braintools.init.Constant(0. * w_unit)
+        return bp.Expon.desc(n, tau=tau * u.ms, g_initializer=g0)
+
+    def out(E, sign=1.):
+        return bp.COBA.desc(E=E * u.mV) if model == "COBA" else bp.CUBA.desc(scale=sign * 1.)
+
+    class EINet(brainstate.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pop = bp.LIFRef(n, R=100. * u.Mohm, tau=20. * u.ms, tau_ref=5. * u.ms, V_rest=p["E_L"] * u.mV,
+                                 V_th=-50. * u.mV, V_reset=-60. * u.mV, spk_reset="hard",
+                                 V_initializer=lambda shape, *a, **k: u.math.asarray(V0) * u.mV)
+            self.E = bp.AlignPostProj(comm=comm("E", p["w_e"] * w_unit), syn=syn(p["tau_e"]),
+                                      out=out(p.get("E_e", 0.)), post=self.pop, delay=0.1 * u.ms)
+            self.I = bp.AlignPostProj(comm=comm("I", abs(p["w_i"]) * w_unit), syn=syn(p["tau_i"]),
+                                      out=out(p.get("E_i", 0.), -1.), post=self.pop, delay=0.1 * u.ms)
+
+        def update(self, i=None):  # lapicque.simulate sets t itself; a bare for_loop passes the step index
+            if i is None:
+                return self.step()
+            with brainstate.environ.context(i=i, t=i * brainstate.environ.get_dt()):
+                return self.step()
+
+        def step(self):
+            spk = self.pop.get_spike() != 0.
+            self.E(spk[:n_e])
+            self.I(spk[n_e:])
+            self.pop(p["I_e"] * u.pA)
+            spk = self.pop.get_spike() != 0.
+            return spk[:n_e].sum(), spk[n_e:].sum()
+
+    return EINet()
+
+
+def _lapicque_comm(net, kernel):
+    import lapicque
+    n, n_e = net["V0"].size, int(net["n_e"])
+    pre, post = net["pre"], net["post"]
+    exc = pre < n_e
+    edges = {"E": (n_e, pre[exc], post[exc]), "I": (n - n_e, pre[~exc] - n_e, post[~exc])}
+    cls = _kernel_comm_class() if kernel else lapicque.EdgeList
+    return lambda which, w: cls(edges[which][0], n, edges[which][1], edges[which][2], w)
+
+
+def _brainpy_comm(net):
+    import brainstate
+    n, n_e, k = net["V0"].size, int(net["n_e"]), int(net["k"])
+    sizes, seeds = {"E": n_e, "I": n - n_e}, {"E": SEED_E, "I": SEED_I}
+    return lambda which, w: brainstate.nn.EventFixedProb(sizes[which], n, conn_num=k, conn_weight=w,
+                                                         seed=seeds[which])
+
+
+def _timed(fn, repeats):
+    """First call (compile + run) and the later calls' times."""
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return times, out
+
+
+def run_jax(spec, net):
+    """Worker for lapicque (through lapicque.simulate) and brainpy.state (brainstate for_loop under jit)."""
+    import brainstate
+    import saiunit as u
+    brainstate.environ.set(dt=0.1 * u.ms)
+    n, n_e, seconds = net["V0"].size, int(net["n_e"]), spec["duration_s"]
+    t0 = time.perf_counter()
+    if spec["impl"] == "brainpy":
+        import brainpy
+        model = build_ei(brainpy.state, spec["model"], net, _brainpy_comm(net))
+        brainstate.nn.init_all_states(model)
+        steps = int(round(seconds / 1e-4))
+
+        def fn():  # as brainpy.state's examples: states initialized eagerly, then one compiled for_loop
+            brainstate.nn.init_all_states(model)
+            return [np.asarray(c) for c in brainstate.transform.for_loop(model.update, np.arange(steps))]
+        version, note = version_of("brainpy"), "brainstate for_loop, brainevent numba kernels"
+    else:
+        import lapicque
+        model = build_ei(lapicque, spec["model"], net, _lapicque_comm(net, spec["impl"] == "lapicque-kernel"))
+        fn = lambda: lapicque.simulate(model, None, seconds * u.second, spikes="count")  # noqa: E731
+        version = version_of("lapicque")
+        note = "simulate, " + ("comm = event kernel" if spec["impl"] == "lapicque-kernel" else "comm = EdgeList")
+    build = time.perf_counter() - t0
+    times, out = _timed(fn, spec["repeats"])
+    if spec["impl"] == "brainpy":
+        rates = (out[0].sum() / n_e / seconds, out[1].sum() / (n - n_e) / seconds)
+    else:
+        counts = np.asarray(next(iter(out.values())).spike_count)  # the one population (its name is the engine's)
+        rates = (counts[:n_e].sum() / n_e / seconds, counts[n_e:].sum() / (n - n_e) / seconds)
+    run = min(times[1:]) if len(times) > 1 else times[0]
+    return dict(build_s=build, compile_s=times[0] - run, run_s=run, first_s=times[0], all_s=times,
+                rates=[float(r) for r in rates], version=version, note=note)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# orchestration: one process per run
+# --------------------------------------------------------------------------------------------------------------------
+def _peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
+
+
+def worker(spec_path):
+    """``--worker SPEC``: run one lapicque / brainpy.state case in this process and print its RESULT line."""
+    with open(spec_path) as fh:
+        spec = json.load(fh)
+    if spec.get("threads") == 1:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    out = run_jax(spec, dict(np.load(spec["net_file"])))
+    out["peak_mb"] = _peak_rss_mb()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def run_case(spec, workdir, python_jax, python_peers, timeout):
+    """Run one case in a fresh process; returns its RESULT dict, or a dict with an ``error``."""
+    path = Path(workdir) / f"spec_{spec['impl']}_{spec['model']}_{spec['n']}_{spec['k']}.json"
+    path.write_text(json.dumps(spec))
+    if spec["impl"].startswith(("brian2", "nest")):
+        cmd = [python_peers, str(PEERS_SCRIPT), str(path)]
+    else:
+        cmd = [python_jax, "-m", "benchmarks.network", "--worker", str(path)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]), MPLBACKEND="Agg")
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout} s"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            out = json.loads(line[len("RESULT "):])
+            out["wall_s"] = time.perf_counter() - t0
+            return out
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return {"error": " | ".join(tail)[-300:] or f"exit code {proc.returncode}"}
+
+
+def impl_threads(impl):
+    return 2 if impl == "nest-2" else 1
+
+
+def agreement(results):
+    """Mark each run whose E and I rates are within RATE_RTOL of the median over all runs of the case."""
+    ok = {i: r for i, r in results.items() if "rates" in r}
+    if not ok:
+        return None
+    med = [statistics.median(r["rates"][k] for r in ok.values()) for k in (0, 1)]
+    for r in ok.values():
+        r["rate_dev"] = max(abs(r["rates"][k] - med[k]) / med[k] if med[k] > 0 else 0. for k in (0, 1))
+        r["counts"] = r["rate_dev"] <= RATE_RTOL
+    return med
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# tables and plot
+# --------------------------------------------------------------------------------------------------------------------
+COLUMNS = [("model", "model", "s"), ("conn", "connectivity", "s"), ("n", "N", "g"), ("k", "K", "g"),
+           ("impl", "simulator", "s"), ("note", "what ran", "s"), ("build_s", "build s", "s"),
+           ("compile_s", "compile s", "s"), ("run_s", "run s per bio s", "s"), ("first_total_s", "build+first run s", "s"),
+           ("rate_e", "E Hz", "rate"), ("rate_i", "I Hz", "rate"), ("agree", "rates agree", "s"),
+           ("peak_mb", "peak MB", "mb"), ("ratio", "peer / lapicque (run)", "x"),
+           ("ratio_first", "peer / lapicque (build+first)", "x")]
+
+
+def _row(model, conn, n, k, impl, r, ref):
+    row = dict(model=model, conn=conn, n=n, k=k, impl=impl)
+    if "error" in r:
+        row.update(note="failed: " + r["error"][:120])
+        return row
+    first_total = r["build_s"] + r["first_s"]
+    row.update(note=f"{r.get('version', '')} {r.get('note', '')}".strip(), build_s=r["build_s"],
+               compile_s=r.get("compile_s"), run_s=r["run_s"], first_total_s=first_total, rate_e=r["rates"][0],
+               rate_i=r["rates"][1], agree=("yes" if r.get("counts") else f"NO ({100 * r.get('rate_dev', 0):.1f}%)"),
+               peak_mb=r.get("peak_mb"))
+    if ref and "run_s" in ref and impl != ref.get("impl"):
+        row["ratio"] = r["run_s"] / ref["run_s"]
+        row["ratio_first"] = first_total / (ref["build_s"] + ref["first_s"])
+    return row
+
+
+def plot(rows, path):
+    """Log-log run time per biological second against N, one panel per connectivity rule (COBA)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    conns = sorted({r["conn"] for r in rows})
+    fig, axes = plt.subplots(1, len(conns), figsize=(5.5 * len(conns), 4.2), squeeze=False)
+    for ax, conn in zip(axes[0], conns):
+        for impl in IMPLS:
+            pts = sorted((r["n"], r["run_s"]) for r in rows if r["conn"] == conn and r["impl"] == impl
+                         and r["model"] == "COBA" and r.get("run_s") and r.get("agree") == "yes")
+            if pts:
+                ax.loglog(*zip(*pts), "o-", label=impl)
+        ax.set(title=f"COBA, {conn}", xlabel="neurons N", ylabel="seconds per biological second")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def peers_available(python_peers):
+    """Which of brian2 / nest the peer interpreter can import."""
+    out = {}
+    for mod in ("brian2", "nest"):
+        code = f"import {mod}; print({mod}.__version__)"
+        try:
+            p = subprocess.run([python_peers, "-c", code], capture_output=True, text=True, timeout=120)
+            out[mod] = p.stdout.strip().splitlines()[-1] if p.returncode == 0 and p.stdout.strip() else None
+        except (OSError, subprocess.TimeoutExpired):
+            out[mod] = None
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.network", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="N = 4000 only, COBA and CUBA, the installed peers (< 2 min)")
+    p.add_argument("--sizes", default="4000,8000,16000,32000")
+    p.add_argument("--models", default="COBA,CUBA")
+    p.add_argument("--conns", default="p,K", help="p: K = 0.02 N; K: K = 80")
+    p.add_argument("--impls", default=",".join(IMPLS))
+    p.add_argument("--reference", default="lapicque", help="the lapicque row the ratios are taken against")
+    p.add_argument("--slow-max-n", type=int, default=8000,
+                   help="largest N for the slow peers (brian2-numpy, nest-1); 0 = no limit")
+    p.add_argument("--cuba-max-n", type=int, default=16000, help="largest N of the CUBA model (0 = no limit)")
+    p.add_argument("--peer-python", default=sys.executable,
+                   help="interpreter with brian2 / nest installed (Brian2 wants numpy < 2.4)")
+    p.add_argument("--duration", type=float, default=1.0, help="biological seconds per run")
+    p.add_argument("--repeats", type=int, default=3, help="runs per JAX process (first = compile)")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per process")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument("--stem", default=None)
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def plan(a):
+    """The (model, conn, n, k) cases; at N = 4000 the two rules are one network (K = 80 = 0.02 N)."""
+    sizes = [4000] if a.quick else [int(float(s)) for s in a.sizes.split(",")]
+    cases = []
+    for model in a.models.split(","):
+        for n in sizes:
+            if model == "CUBA" and a.cuba_max_n and n > a.cuba_max_n:
+                continue
+            ks = {}
+            for conn in a.conns.split(","):
+                k = int(round(0.02 * n)) if conn == "p" else 80
+                ks.setdefault(k, []).append("p = 0.02" if conn == "p" else "K = 80")
+            cases += [(model, " / ".join(names), n, k) for k, names in ks.items()]
+    return cases
+
+
+def _impls(a, peers, n, log):
+    out = []
+    for impl in a.impls.split(","):
+        need = "brian2" if impl.startswith("brian2") else "nest" if impl.startswith("nest") else None
+        if need and not peers.get(need):
+            continue
+        if a.slow_max_n and n > a.slow_max_n and impl in ("brian2-numpy", "nest-1"):
+            continue
+        out.append(impl)
+    return out
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    if a.worker:
+        return worker(a.worker)
+    peers = peers_available(a.peer_python)
+    info = {"load_average_start": load_average(), "peers": peers, "peer_python": a.peer_python,
+            "lapicque": version_of("lapicque"), "brainpy": version_of("brainpy"), "jax": version_of("jax"),
+            "brainevent": version_of("brainevent"), "numba": version_of("numba"), "cpu_count": os.cpu_count()}
+    print(f"network benchmark: peers {peers}, load {info['load_average_start']}", flush=True)
+    table = Table("network", "E/I network of Brette et al. (2007): 1 s of biological time, dt = 0.1 ms", COLUMNS,
+                  note="One seeded edge list for all (fixed out-degree, multapses allowed); ratios = peer / "
+                       f"{a.reference}; a run counts only if its E and I rates are within 5 % of the case median.")
+    stem = a.stem or ("network_quick" if a.quick else "network")
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lq_net_") as tmp:
+        for model, conn, n, k in plan(a):
+            net_file = make_network(n, k, Path(tmp) / f"net_{n}_{k}.npz")
+            results = {}
+            for impl in _impls(a, peers, n, print):
+                spec = dict(impl=impl, model=model, n=n, k=k, net_file=str(net_file), threads=impl_threads(impl),
+                            duration_s=a.duration, repeats=a.repeats)
+                results[impl] = dict(run_case(spec, tmp, sys.executable, a.peer_python, a.timeout), impl=impl)
+                r = results[impl]
+                print(f"  {model} {conn} N={n} K={k} {impl}: " + (r["error"] if "error" in r else
+                      f"build {r['build_s']:.2f} s, first {r['first_s']:.2f} s, run {r['run_s']:.3f} s, "
+                      f"rates {r['rates'][0]:.2f}/{r['rates'][1]:.2f} Hz, {r['peak_mb']:.0f} MB"), flush=True)
+            agreement(results)
+            ref = results.get(a.reference)
+            for impl, r in results.items():
+                table.add(**_row(model, conn, n, k, impl, r, ref))
+            info["wall_s"] = round(time.perf_counter() - t_start, 1)
+            write_results([table], info, a.out, stem)
+    paths = write_results([table], dict(info, load_average_end=load_average()), a.out, stem)
+    png = plot(table.rows, a.out / f"{stem}_scaling.png")
+    print()
+    print(table.markdown())
+    print(f"wrote {paths['markdown']}, {paths['json']} and {png} ({time.perf_counter() - t_start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
