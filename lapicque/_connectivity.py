@@ -317,6 +317,8 @@ class PairwiseBernoulli(Connectivity):
     True
     """
 
+    __module__ = "lapicque"
+
     def __init__(self, in_size, out_size, prob, weight, seed: Optional[int] = None, allow_autapses: bool = True,
                  name: Optional[str] = None):
         owner = type(self).__name__
@@ -346,6 +348,8 @@ class FixedInDegree(Connectivity):
     {10}
     """
 
+    __module__ = "lapicque"
+
     def __init__(self, in_size, out_size, indegree, weight, seed: Optional[int] = None,
                  allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
         pre, post, k = _degree_edges(type(self).__name__, in_size, out_size, indegree, "indegree", seed,
@@ -369,6 +373,8 @@ class FixedOutDegree(Connectivity):
     >>> set(np.bincount(conn.pre_ids).tolist())
     {10}
     """
+
+    __module__ = "lapicque"
 
     def __init__(self, in_size, out_size, outdegree, weight, seed: Optional[int] = None,
                  allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
@@ -399,6 +405,8 @@ class EdgeList(Connectivity):
     >>> print(conn(jnp.array([False, False, True])))
     [5. 0.] nS
     """
+
+    __module__ = "lapicque"
 
     def __init__(self, in_size, out_size, pre_ids, post_ids, weight, name: Optional[str] = None):
         super().__init__(in_size, out_size, pre_ids, post_ids, weight, name=name)

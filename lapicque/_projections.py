@@ -198,6 +198,8 @@ class AlignPostProj(_Projection):
     [0. 6.]
     """
 
+    __module__ = "lapicque"
+
     def __init__(self, *modules, comm: Callable, syn, out, post, label: Optional[str] = None, delay=None):
         super().__init__(name=get_unique_name(type(self).__name__))
         self._setup(modules, comm, post, delay)
@@ -270,6 +272,8 @@ class CurrentProj(_Projection):
     [120.   0.]
     """
 
+    __module__ = "lapicque"
+
     def __init__(self, *prefetch, comm: Callable, out, post, delay=None):
         super().__init__(name=get_unique_name(type(self).__name__))
         self._setup(prefetch, comm, post, delay)
@@ -308,6 +312,8 @@ class DeltaProj(_Projection):
     >>> print(post.sum_delta_inputs(0. * u.mV))
     [0.  0.5] mV
     """
+
+    __module__ = "lapicque"
 
     def __init__(self, *prefetch, comm: Callable, post, label: Optional[str] = None, delay=None):
         super().__init__(name=get_unique_name(type(self).__name__))
