@@ -237,6 +237,12 @@ class AlignPostProj(_Projection):
         return hook.syn, hook.out
 
     def _deliver(self, y):
+        state = getattr(getattr(self.syn, "g", None), "value", None)
+        if state is not None and not u.have_same_dim(u.get_unit(state), u.get_unit(y)):
+            raise TypeError(
+                f"{self.owner}: comm's output is in {u.get_unit(y)} but the synapse's state g is in "
+                f"{u.get_unit(state)}; give comm weights of g's dimension (e.g. 6. * u.nS for COBA), or set the "
+                f"synapse's g_initializer to a zero of the weights' unit.")
         self.syn.add_delta_input(self.name, y)
         if not self.merging:
             self.out.bind_cond(self.syn())

@@ -221,6 +221,22 @@ def test_wrong_input_size_and_non_spikes_name_the_projection():
         proj(jnp.full(5, 0.3))
 
 
+def test_weights_of_the_wrong_dimension_name_the_projection():
+    pop = _pop()
+    proj = lapicque.AlignPostProj(comm=lapicque.FixedOutDegree(5, 10, 2, 1. * u.mV),
+                                  syn=lapicque.Expon.desc(10, tau=5. * u.ms), out=lapicque.COBA.desc(E=0. * u.mV),
+                                  post=pop)
+    brainstate.nn.init_all_states(_Holder(pop, proj))
+    with pytest.raises(TypeError, match=r"AlignPostProj.*comm's output is in mV.*synapse's state g"):
+        proj(jnp.ones(5, bool))
+
+
+class _Holder(brainstate.nn.Module):
+    def __init__(self, *children):
+        super().__init__()
+        self.children_ = list(children)
+
+
 def test_wrong_post_syn_out_types():
     lib = lapicque
     comm = lapicque.FixedOutDegree(5, 10, 2, 1. * u.nS)
