@@ -58,6 +58,7 @@ and sharding without further code.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any, Callable, Dict, NamedTuple, Optional
 
@@ -286,6 +287,34 @@ def reset_potential(V, spk, V_th, V_reset, mode: str):
     out = V - (jax.lax.stop_gradient(V) - V_reset) * spk
     exact = jnp.where(spk > 0.5, V_reset - out, jnp.zeros_like(out))
     return out + jax.lax.stop_gradient(exact)
+
+
+def scaled_spike(spk_fun, num, den):
+    """``spk_fun(num / den)`` for ``den > 0``, without the division in the forward pass.
+
+    A ``braintools.surrogate`` function is the Heaviside step ``x >= 0`` in
+    the forward pass, and ``num / den >= 0`` exactly when ``num >= 0`` (for
+    ``den > 0`` and a ``num`` that is zero or a normal float, as any
+    difference of two potentials in mV is).  So the forward value is the
+    step of ``num``, and the division -- a per-element divide when ``den``
+    is a state, e.g. Gif's ``V_th - V_reset`` -- is only computed for the
+    derivative, which is that of ``spk_fun(num / den)`` unchanged.  Other
+    callables are called on ``num / den`` as they are.
+    """
+    if not isinstance(spk_fun, braintools.surrogate.Surrogate):
+        return spk_fun(num / den)
+    return _stepped_surrogate(spk_fun, num, den)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _stepped_surrogate(spk_fun, num, den):
+    return (num >= 0).astype(jnp.result_type(num, den))
+
+
+@_stepped_surrogate.defjvp
+def _stepped_surrogate_jvp(spk_fun, primals, tangents):
+    num, den = primals
+    return jax.jvp(lambda a, b: spk_fun(a / b), (num, den), tangents)
 
 
 # --------------------------------------------------------------------------
@@ -713,6 +742,10 @@ class Neuron(Dynamics):
         thr = self._threshold(s, p)
         return (s["V"] - thr) / (thr - p["V_reset"])
 
+    def _spike(self, s, p):
+        """Surrogate spikes of state ``s``: ``spk_fun(self._spike_arg(s, p))``."""
+        return self.spk_fun(self._spike_arg(s, p))
+
     def _threshold(self, s, p):
         """The spike threshold (mV mantissa) of state ``s``: the one every consumer uses."""
         return p["V_th"]
@@ -815,11 +848,11 @@ class Neuron(Dynamics):
         dt = env_dt_ms()
         p = self._params()
         check_time_step(self, dt)
-        spk = self.spk_fun(self._spike_arg(s, p))
+        spk = self._spike(s, p)
         s_reset = {**s, **self._reset(s, spk, p)}
         I, dI = self._total_current(x, s_reset["V"])
         s_new = {**s_reset, **self._step(s_reset, I, dI, dt, p)}
         s_new["V"] = self._bound_V(self._apply_delta(s_new["V"]), p)
         s_new = self._after_V(s_reset, s_new, dt, p)
         self._write_states(s_new)
-        return self.spk_fun(self._spike_arg(s_new, p))
+        return self._spike(s_new, p)

@@ -406,3 +406,22 @@ def test_izhikevich_sharded():
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["same_counts"] and out["spikes"] > 10 and out["max_dV"] == 0.
+
+
+# --------------------------------------------------------------------------------------
+# formulation for speed, same values: the spike without the division (Gif)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spk_fun", [lambda: __import__("braintools").surrogate.ReluGrad(),
+                                     lambda: __import__("braintools").surrogate.Sigmoid(),
+                                     lambda: (lambda x: jax.nn.sigmoid(4. * x))])
+def test_scaled_spike_equals_spk_fun_of_the_ratio(spk_fun):
+    from lapicque._base import scaled_spike
+    f = spk_fun()
+    rng = np.random.default_rng(0)
+    num = jnp.asarray(np.r_[rng.normal(0., 2., 200), 0., -0., 1e-3, -1e-3].astype(np.float32))
+    den = jnp.asarray(rng.uniform(1e-6, 30., num.shape).astype(np.float32))
+    np.testing.assert_array_equal(scaled_spike(f, num, den), f(num / den))
+    g1 = jax.grad(lambda a, b: jnp.sum(scaled_spike(f, a, b) * jnp.arange(a.size)), argnums=(0, 1))(num, den)
+    g2 = jax.grad(lambda a, b: jnp.sum(f(a / b) * jnp.arange(a.size)), argnums=(0, 1))(num, den)
+    for x, y in zip(g1, g2):
+        np.testing.assert_array_equal(x, y)
