@@ -86,13 +86,14 @@ def brian2(spec, net):
         total = time.perf_counter() - t1
         run = float(b2.device._last_run_time)
         compile_s = total - run  # code generation, compiler and the binary's start/IO
+        cpu = None  # the run happens in the compiled binary (a child process)
     else:
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         network.run(seconds * b2.second)
-        run = time.perf_counter() - t1
+        run, cpu = time.perf_counter() - t1, time.process_time() - c1
         compile_s = None  # numpy target: code generation happens inside the (timed) run
     counts = np.asarray(mon.count)
-    return dict(build_s=build, compile_s=compile_s, run_s=run, first_s=run + (compile_s or 0.),
+    return dict(build_s=build, compile_s=compile_s, run_s=run, first_s=run + (compile_s or 0.), cpu_s=cpu,
                 rates=_rates(counts, int(net["n_e"]), seconds), version=b2.__version__,
                 note="cpp_standalone, 1 thread, g++" if standalone else "runtime, numpy target")
 
@@ -128,13 +129,14 @@ def nest(spec, net):
     rec = N.Create("spike_recorder")
     N.Connect(pop, rec)
     build = time.perf_counter() - t0
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     N.Simulate(spec["duration_s"] * 1000.)
-    run = time.perf_counter() - t1
+    run, cpu = time.perf_counter() - t1, time.process_time() - c1
     senders = np.asarray(rec.get("events")["senders"]) - first
     counts = np.bincount(senders, minlength=n)
     model = "iaf_cond_exp" if spec["model"] == "COBA" else "iaf_psc_exp"
-    return dict(build_s=build, compile_s=None, run_s=run, first_s=run, rates=_rates(counts, n_e, spec["duration_s"]),
+    return dict(build_s=build, compile_s=None, run_s=run, first_s=run, cpu_s=cpu,
+                rates=_rates(counts, n_e, spec["duration_s"]),
                 version=N.__version__, note=f"{model}, {spec['threads']} thread(s)")
 
 

@@ -41,9 +41,10 @@ from ._common import RESULTS_DIR, Table, load_average, version_of, write_results
 
 HERE = Path(__file__).resolve().parent
 PEERS_SCRIPT = HERE / "_network_peers.py"
-IMPLS = ("lapicque", "lapicque-kernel", "brainpy", "brian2-standalone", "brian2-numpy", "nest-2", "nest-1")
-LAPICQUE = "lapicque-kernel"  # the row every ratio is taken against (see --reference)
+IMPLS = ("lapicque", "lapicque-fused", "lapicque-fused-pool1", "brainpy", "brian2-standalone", "brian2-numpy", "nest-2", "nest-1")
 RATE_RTOL = 0.05
+#: left out of --quick: slow (NEST on one thread: ~10 s; Brian2 standalone: a C++ build of 15-30 s) or redundant
+QUICK_SKIP = ("nest-1", "brian2-standalone", "lapicque-fused-pool1")
 SEED_E, SEED_I, SEED_V = 1, 2, 3
 
 # the parameters of benchmarks/_network_peers.py, in lapicque's units (mV, nS, pA, ms)
@@ -71,31 +72,11 @@ def make_network(n: int, k: int, path: Path) -> Path:
 # --------------------------------------------------------------------------------------------------------------------
 # lapicque and brainpy.state: the same brainpy.state-style script, the library a parameter
 # --------------------------------------------------------------------------------------------------------------------
-def _kernel_comm_class():
-    """A comm module on :func:`lapicque._event_kernels.event_csr_matvec` (one native call per projection)."""
-    import brainstate
-    import saiunit as u
-    from lapicque._event_kernels import event_csr_matvec
+def build_ei(bp, model, net, comm, fused=False):
+    """The brainpy.state COBA/CUBA script (one population, E and I projections); ``bp`` is the library.
 
-    class KernelEdges(brainstate.nn.Module):
-        def __init__(self, n_pre, n_post, pre, post, weight):
-            super().__init__()
-            self.in_size, self.out_size = (n_pre,), (n_post,)
-            order = np.argsort(pre, kind="stable")
-            self.indices = np.asarray(post)[order].astype(np.int32)
-            self.indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int32)
-            self.unit = u.get_unit(weight)
-            self.w = np.asarray(u.get_mantissa(weight), dtype=brainstate.environ.dftype())
-
-        def update(self, x):
-            y = event_csr_matvec(x, self.indptr, self.indices, self.w, self.out_size[0])
-            return u.maybe_decimal(u.Quantity(y, unit=self.unit))
-
-    return KernelEdges
-
-
-def build_ei(bp, model, net, comm):
-    """The brainpy.state COBA/CUBA script (one population, E and I projections); ``bp`` is the library."""
+    ``fused``: lapicque only, the two projections run as one :class:`lapicque.FusedProj` (one event call per step).
+    """
     import brainstate
     import braintools
     import saiunit as u
@@ -121,6 +102,7 @@ def build_ei(bp, model, net, comm):
                                       out=out(p.get("E_e", 0.)), post=self.pop, delay=0.1 * u.ms)
             self.I = bp.AlignPostProj(comm=comm("I", abs(p["w_i"]) * w_unit), syn=syn(p["tau_i"]),
                                       out=out(p.get("E_i", 0.), -1.), post=self.pop, delay=0.1 * u.ms)
+            self.both = bp.FusedProj(self.E, self.I) if fused else None
 
         def update(self, i=None):  # lapicque.simulate sets t itself; a bare for_loop passes the step index
             if i is None:
@@ -130,8 +112,11 @@ def build_ei(bp, model, net, comm):
 
         def step(self):
             spk = self.pop.get_spike() != 0.
-            self.E(spk[:n_e])
-            self.I(spk[n_e:])
+            if self.both is not None:
+                self.both(spk)
+            else:
+                self.E(spk[:n_e])
+                self.I(spk[n_e:])
             self.pop(p["I_e"] * u.pA)
             spk = self.pop.get_spike() != 0.
             return spk[:n_e].sum(), spk[n_e:].sum()
@@ -139,14 +124,13 @@ def build_ei(bp, model, net, comm):
     return EINet()
 
 
-def _lapicque_comm(net, kernel):
+def _lapicque_comm(net):
     import lapicque
     n, n_e = net["V0"].size, int(net["n_e"])
     pre, post = net["pre"], net["post"]
     exc = pre < n_e
     edges = {"E": (n_e, pre[exc], post[exc]), "I": (n - n_e, pre[~exc] - n_e, post[~exc])}
-    cls = _kernel_comm_class() if kernel else lapicque.EdgeList
-    return lambda which, w: cls(edges[which][0], n, edges[which][1], edges[which][2], w)
+    return lambda which, w: lapicque.EdgeList(edges[which][0], n, edges[which][1], edges[which][2], w)
 
 
 def _brainpy_comm(net):
@@ -158,13 +142,14 @@ def _brainpy_comm(net):
 
 
 def _timed(fn, repeats):
-    """First call (compile + run) and the later calls' times."""
-    times, out = [], None
+    """Wall and process CPU times of every call (the first compiles), and the last call's output."""
+    times, cpu, out = [], [], None
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
-    return times, out
+        cpu.append(time.process_time() - c)
+    return times, cpu, out
 
 
 def run_jax(spec, net):
@@ -186,19 +171,22 @@ def run_jax(spec, net):
         version, note = version_of("brainpy"), "brainstate for_loop, brainevent numba kernels"
     else:
         import lapicque
-        model = build_ei(lapicque, spec["model"], net, _lapicque_comm(net, spec["impl"] == "lapicque-kernel"))
+        fused = spec["impl"].startswith("lapicque-fused")
+        model = build_ei(lapicque, spec["model"], net, _lapicque_comm(net), fused=fused)
         fn = lambda: lapicque.simulate(model, None, seconds * u.second, spikes="count")  # noqa: E731
         version = version_of("lapicque")
-        note = "simulate, " + ("comm = event kernel" if spec["impl"] == "lapicque-kernel" else "comm = EdgeList")
+        note = "simulate, EdgeList comms" + (" in one FusedProj" if fused else "")
+        note += ", XLA pool of 1 thread" if spec["impl"].endswith("-pool1") else ""
     build = time.perf_counter() - t0
-    times, out = _timed(fn, spec["repeats"])
+    times, cpu, out = _timed(fn, spec["repeats"])
     if spec["impl"] == "brainpy":
         rates = (out[0].sum() / n_e / seconds, out[1].sum() / (n - n_e) / seconds)
     else:
         counts = np.asarray(next(iter(out.values())).spike_count)  # the one population (its name is the engine's)
         rates = (counts[:n_e].sum() / n_e / seconds, counts[n_e:].sum() / (n - n_e) / seconds)
-    run = min(times[1:]) if len(times) > 1 else times[0]
-    return dict(build_s=build, compile_s=times[0] - run, run_s=run, first_s=times[0], all_s=times,
+    steady = min(range(1, len(times)), key=times.__getitem__) if len(times) > 1 else 0
+    run = times[steady]
+    return dict(build_s=build, compile_s=times[0] - run, run_s=run, first_s=times[0], all_s=times, cpu_s=cpu[steady],
                 rates=[float(r) for r in rates], version=version, note=note)
 
 
@@ -210,12 +198,28 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
 
 
+def _xla_pool_of_one():
+    """Create XLA's CPU client while this process may run on one core only, so its intra-op pool has one thread.
+
+    XLA sizes that pool by the schedulable CPUs at client creation; a loop body of more than 8 kernels then runs
+    them on the pool with cross-thread hand-offs (xla/backends/cpu/runtime/thunk_executor.cc), which costs more
+    than the kernels at N = 4000.  The affinity is restored at once: only the pool's thread stays on that core.
+    """
+    import jax
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        jax.devices()
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
 def worker(spec_path):
     """``--worker SPEC``: run one lapicque / brainpy.state case in this process and print its RESULT line."""
     with open(spec_path) as fh:
         spec = json.load(fh)
-    if spec.get("threads") == 1:
-        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    if spec["impl"].endswith("-pool1"):
+        _xla_pool_of_one()
     out = run_jax(spec, dict(np.load(spec["net_file"])))
     out["peak_mb"] = _peak_rss_mb()
     print("RESULT " + json.dumps(out), flush=True)
@@ -230,6 +234,7 @@ def run_case(spec, workdir, python_jax, python_peers, timeout):
     else:
         cmd = [python_jax, "-m", "benchmarks.network", "--worker", str(path)]
     env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]), MPLBACKEND="Agg")
+    load = (load_average() or [None])[0]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True, timeout=timeout)
@@ -239,6 +244,7 @@ def run_case(spec, workdir, python_jax, python_peers, timeout):
         if line.startswith("RESULT "):
             out = json.loads(line[len("RESULT "):])
             out["wall_s"] = time.perf_counter() - t0
+            out["load"] = load
             return out
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     return {"error": " | ".join(tail)[-300:] or f"exit code {proc.returncode}"}
@@ -266,7 +272,7 @@ def agreement(results):
 COLUMNS = [("model", "model", "s"), ("conn", "connectivity", "s"), ("n", "N", "g"), ("k", "K", "g"),
            ("impl", "simulator", "s"), ("note", "what ran", "s"), ("build_s", "build s", "s"),
            ("compile_s", "compile s", "s"), ("run_s", "run s per bio s", "s"), ("first_total_s", "build+first run s", "s"),
-           ("rate_e", "E Hz", "rate"), ("rate_i", "I Hz", "rate"), ("agree", "rates agree", "s"),
+           ("cpu_s", "run CPU s", "s"), ("load", "load", "s"), ("rate_e", "E Hz", "rate"), ("rate_i", "I Hz", "rate"), ("agree", "rates agree", "s"),
            ("peak_mb", "peak MB", "mb"), ("ratio", "peer / lapicque (run)", "x"),
            ("ratio_first", "peer / lapicque (build+first)", "x")]
 
@@ -278,7 +284,8 @@ def _row(model, conn, n, k, impl, r, ref):
         return row
     first_total = r["build_s"] + r["first_s"]
     row.update(note=f"{r.get('version', '')} {r.get('note', '')}".strip(), build_s=r["build_s"],
-               compile_s=r.get("compile_s"), run_s=r["run_s"], first_total_s=first_total, rate_e=r["rates"][0],
+               compile_s=r.get("compile_s"), run_s=r["run_s"], first_total_s=first_total, cpu_s=r.get("cpu_s"),
+               load=r.get("load"), rate_e=r["rates"][0],
                rate_i=r["rates"][1], agree=("yes" if r.get("counts") else f"NO ({100 * r.get('rate_dev', 0):.1f}%)"),
                peak_mb=r.get("peak_mb"))
     if ref and "run_s" in ref and impl != ref.get("impl"):
@@ -327,7 +334,8 @@ def peers_available(python_peers):
 # --------------------------------------------------------------------------------------------------------------------
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.network", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="N = 4000 only, COBA and CUBA, the installed peers (< 2 min)")
+    p.add_argument("--quick", action="store_true",
+                   help="N = 4000, COBA only, lapicque + brainpy.state + the fast installed peers (< 2 min)")
     p.add_argument("--sizes", default="4000,8000,16000,32000")
     p.add_argument("--models", default="COBA,CUBA")
     p.add_argument("--conns", default="p,K", help="p: K = 0.02 N; K: K = 80")
@@ -350,8 +358,9 @@ def parse_args(argv=None):
 def plan(a):
     """The (model, conn, n, k) cases; at N = 4000 the two rules are one network (K = 80 = 0.02 N)."""
     sizes = [4000] if a.quick else [int(float(s)) for s in a.sizes.split(",")]
+    models = ["COBA"] if a.quick else a.models.split(",")
     cases = []
-    for model in a.models.split(","):
+    for model in models:
         for n in sizes:
             if model == "CUBA" and a.cuba_max_n and n > a.cuba_max_n:
                 continue
@@ -363,7 +372,7 @@ def plan(a):
     return cases
 
 
-def _impls(a, peers, n, log):
+def _impls(a, peers, n, log=print):
     out = []
     for impl in a.impls.split(","):
         need = "brian2" if impl.startswith("brian2") else "nest" if impl.startswith("nest") else None
@@ -371,43 +380,59 @@ def _impls(a, peers, n, log):
             continue
         if a.slow_max_n and n > a.slow_max_n and impl in ("brian2-numpy", "nest-1"):
             continue
+        if a.quick and impl in QUICK_SKIP:
+            continue
         out.append(impl)
     return out
+
+
+def _log_run(log, model, conn, n, k, impl, r):
+    log(f"  {model} {conn} N={n} K={k} {impl}: " + (r["error"] if "error" in r else
+        f"build {r['build_s']:.2f} s, first {r['first_s']:.2f} s, run {r['run_s']:.3f} s, "
+        f"rates {r['rates'][0]:.2f}/{r['rates'][1]:.2f} Hz, {r['peak_mb']:.0f} MB"))
+
+
+def section(a, log=print, progress=None):
+    """Run every case of ``a`` (parsed arguments); returns the table, the run facts and the peers found."""
+    peers = peers_available(a.peer_python)
+    info = {"load_average_start": load_average(), "peers": peers, "peer_python": a.peer_python,
+            "lapicque": version_of("lapicque"), "brainpy": version_of("brainpy"), "jax": version_of("jax"),
+            "brainevent": version_of("brainevent"), "numba": version_of("numba"), "cpu_count": os.cpu_count()}
+    log(f"network benchmark: peers {peers}, load {info['load_average_start']}")
+    table = Table("network", "E/I network of Brette et al. (2007): 1 s of biological time, dt = 0.1 ms", COLUMNS,
+                  note="One seeded edge list for all (fixed out-degree, multapses allowed); ratios = peer / "
+                       f"{a.reference}; a run counts only if its E and I rates are within 5 % of the case median.")
+    with tempfile.TemporaryDirectory(prefix="lq_net_") as tmp:
+        for model, conn, n, k in plan(a):
+            net_file = make_network(n, k, Path(tmp) / f"net_{n}_{k}.npz")
+            results = {}
+            for impl in _impls(a, peers, n, log):
+                spec = dict(impl=impl, model=model, n=n, k=k, net_file=str(net_file), threads=impl_threads(impl),
+                            duration_s=a.duration, repeats=a.repeats)
+                results[impl] = dict(run_case(spec, tmp, sys.executable, a.peer_python, a.timeout), impl=impl)
+                _log_run(log, model, conn, n, k, impl, results[impl])
+            agreement(results)
+            ref = results.get(a.reference)
+            for impl, r in results.items():
+                table.add(**_row(model, conn, n, k, impl, r, ref))
+            if progress:
+                progress(table, info)
+    return table, info
 
 
 def main(argv=None):
     a = parse_args(argv)
     if a.worker:
         return worker(a.worker)
-    peers = peers_available(a.peer_python)
-    info = {"load_average_start": load_average(), "peers": peers, "peer_python": a.peer_python,
-            "lapicque": version_of("lapicque"), "brainpy": version_of("brainpy"), "jax": version_of("jax"),
-            "brainevent": version_of("brainevent"), "numba": version_of("numba"), "cpu_count": os.cpu_count()}
-    print(f"network benchmark: peers {peers}, load {info['load_average_start']}", flush=True)
-    table = Table("network", "E/I network of Brette et al. (2007): 1 s of biological time, dt = 0.1 ms", COLUMNS,
-                  note="One seeded edge list for all (fixed out-degree, multapses allowed); ratios = peer / "
-                       f"{a.reference}; a run counts only if its E and I rates are within 5 % of the case median.")
     stem = a.stem or ("network_quick" if a.quick else "network")
     t_start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="lq_net_") as tmp:
-        for model, conn, n, k in plan(a):
-            net_file = make_network(n, k, Path(tmp) / f"net_{n}_{k}.npz")
-            results = {}
-            for impl in _impls(a, peers, n, print):
-                spec = dict(impl=impl, model=model, n=n, k=k, net_file=str(net_file), threads=impl_threads(impl),
-                            duration_s=a.duration, repeats=a.repeats)
-                results[impl] = dict(run_case(spec, tmp, sys.executable, a.peer_python, a.timeout), impl=impl)
-                r = results[impl]
-                print(f"  {model} {conn} N={n} K={k} {impl}: " + (r["error"] if "error" in r else
-                      f"build {r['build_s']:.2f} s, first {r['first_s']:.2f} s, run {r['run_s']:.3f} s, "
-                      f"rates {r['rates'][0]:.2f}/{r['rates'][1]:.2f} Hz, {r['peak_mb']:.0f} MB"), flush=True)
-            agreement(results)
-            ref = results.get(a.reference)
-            for impl, r in results.items():
-                table.add(**_row(model, conn, n, k, impl, r, ref))
-            info["wall_s"] = round(time.perf_counter() - t_start, 1)
-            write_results([table], info, a.out, stem)
-    paths = write_results([table], dict(info, load_average_end=load_average()), a.out, stem)
+
+    def save(table, info):
+        info["wall_s"] = round(time.perf_counter() - t_start, 1)
+        return write_results([table], info, a.out, stem)
+
+    table, info = section(a, log=lambda m: print(m, flush=True), progress=save)
+    paths = save(table, info)
     png = plot(table.rows, a.out / f"{stem}_scaling.png")
     print()
     print(table.markdown())
