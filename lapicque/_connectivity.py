@@ -43,7 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
-from ._event_kernels import event_csr_matvec, native_available
+from ._delay import EdgeDelays, check_delay
+from ._event_kernels import event_csr_matvec, native_available, stack_csr
 
 __all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList"]
 
@@ -126,6 +127,14 @@ class Connectivity(brainstate.nn.Module):
         Shared weight (a scalar, e.g. ``6 * u.nS``), one weight per edge (an
         array of length ``n_edges``, in edge order), or an initializer called as
         ``braintools.init.param(weight, (n_edges,))``.
+    delay : Quantity or callable, optional
+        Per-connection delays: one time for all, one per edge (edge order as
+        given), or an initializer such as ``braintools.init.Uniform(0.5, 2., unit=u.ms)``.
+        Connection ``k`` delivers its input after exactly ``floor(d_k / dt + 1/2)``
+        steps (the rule of :mod:`lapicque._delay`), in one event-driven call per
+        step over a matrix with one row block per distinct delay; built at
+        ``init_state`` (which then fixes the weights).  A projection's own
+        ``delay`` adds to it.
     name : str, optional
         Module name.
 
@@ -139,7 +148,7 @@ class Connectivity(brainstate.nn.Module):
 
     __module__ = "lapicque"
 
-    def __init__(self, in_size, out_size, pre_ids, post_ids, weight, name: Optional[str] = None):
+    def __init__(self, in_size, out_size, pre_ids, post_ids, weight, delay=None, name: Optional[str] = None):
         super().__init__(name=name)
         owner = type(self).__name__
         self.in_size = _size(in_size, owner, "in_size")
@@ -162,6 +171,40 @@ class Connectivity(brainstate.nn.Module):
         self.weight = self._edge_weights(weight, order, owner)
         w = jnp.reshape(jnp.asarray(u.get_mantissa(self.weight)), (-1,))
         self.matrix = EventMatrix(w, self.post_ids, self.indptr, (n_pre, n_post)) if self.n_edges else None
+        self.delay_ms = self._edge_delays(delay, order, owner)
+        self.edge_delays = None if self.delay_ms is None else EdgeDelays(n_pre, self.delay_ms, owner)
+        self._delayed = None
+
+    def _edge_delays(self, delay, order, owner):
+        """Per-connection delays in ms (CSR order), or None."""
+        if delay is None or self.n_edges == 0:
+            return None
+        if callable(delay) and not isinstance(delay, (u.Quantity, jax.Array, np.ndarray)):
+            delay = braintools.init.param(delay, (self.n_edges,))
+            order = np.arange(self.n_edges)
+        d = check_delay(delay, owner)
+        if d.ndim == 0:
+            return np.full(self.n_edges, float(d))
+        if d.shape != (self.n_edges,):
+            raise ValueError(f"{owner}: delay must be a time scalar or have one value per edge ({self.n_edges}); got "
+                             f"shape {d.shape}.")
+        return d[order]
+
+    def init_state(self, batch_size=None, **kwargs):
+        """With per-connection delays: the stacked matrix, one row block per distinct delay (needs dt)."""
+        if self.edge_delays is None:
+            return
+        self.edge_delays.init_state(batch_size)
+        steps, groups, n_pre = self.edge_delays.steps, self.edge_delays.groups, self.in_size[-1]
+        w = np.asarray(u.get_mantissa(self.weights), dtype=brainstate.environ.dftype())
+        blocks = []
+        for g, d in enumerate(groups):
+            sel = steps == d
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre_ids[sel], minlength=n_pre))])
+            blocks.append((g * n_pre, 0, indptr, self.post_ids[sel], w[sel]))
+        shape = (len(groups) * n_pre, self.out_size[-1])
+        indptr, indices, data = stack_csr(blocks, *shape)
+        self._delayed = EventMatrix(data, indices, indptr, shape)
 
     def _edge_weights(self, weight, order, owner):
         """Weights as a quantity or array: shape () (shared) or (n_edges,) in CSR order."""
@@ -213,6 +256,11 @@ class Connectivity(brainstate.nn.Module):
         data = jnp.reshape(jnp.asarray(u.get_mantissa(w)), (-1,))
         if self.n_edges == 0:
             y = jnp.zeros(x.shape[:-1] + (self.out_size[-1],), data.dtype)
+        elif self.edge_delays is not None:
+            if self._delayed is None:
+                raise RuntimeError(f"{owner}: call init_state() (e.g. brainstate.nn.init_all_states(net)) before using "
+                                   f"per-connection delays.")
+            y = self._delayed(self.edge_delays(x))
         else:
             y = self.matrix(x, data)
         return u.maybe_decimal(u.Quantity(y, unit=unit))
@@ -306,6 +354,8 @@ class PairwiseBernoulli(Connectivity):
     allow_autapses : bool
         If False, pairs with ``pre == post`` index are never connected (for a
         projection of a group onto itself).
+    delay : Quantity or callable, optional
+        Per-connection delays (see :class:`Connectivity`).
     name : str, optional
         Module name.
 
@@ -320,7 +370,7 @@ class PairwiseBernoulli(Connectivity):
     __module__ = "lapicque"
 
     def __init__(self, in_size, out_size, prob, weight, seed: Optional[int] = None, allow_autapses: bool = True,
-                 name: Optional[str] = None):
+                 delay=None, name: Optional[str] = None):
         owner = type(self).__name__
         n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
         flat = _bernoulli_pairs(_rng(seed, owner), n_pre, n_post, _check_prob(prob, owner))
@@ -328,7 +378,7 @@ class PairwiseBernoulli(Connectivity):
         if not allow_autapses:
             keep = pre != post
             pre, post = pre[keep], post[keep]
-        super().__init__(in_size, out_size, pre, post, weight, name=name)
+        super().__init__(in_size, out_size, pre, post, weight, delay=delay, name=name)
         self.prob = float(prob)
 
 
@@ -351,10 +401,11 @@ class FixedInDegree(Connectivity):
     __module__ = "lapicque"
 
     def __init__(self, in_size, out_size, indegree, weight, seed: Optional[int] = None,
-                 allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
+                 allow_multapses: bool = False, allow_autapses: bool = True, delay=None,
+                 name: Optional[str] = None):
         pre, post, k = _degree_edges(type(self).__name__, in_size, out_size, indegree, "indegree", seed,
                                      allow_multapses, allow_autapses)
-        super().__init__(in_size, out_size, pre, post, weight, name=name)
+        super().__init__(in_size, out_size, pre, post, weight, delay=delay, name=name)
         self.indegree = k
 
 
@@ -377,10 +428,11 @@ class FixedOutDegree(Connectivity):
     __module__ = "lapicque"
 
     def __init__(self, in_size, out_size, outdegree, weight, seed: Optional[int] = None,
-                 allow_multapses: bool = False, allow_autapses: bool = True, name: Optional[str] = None):
+                 allow_multapses: bool = False, allow_autapses: bool = True, delay=None,
+                 name: Optional[str] = None):
         pre, post, k = _degree_edges(type(self).__name__, in_size, out_size, outdegree, "outdegree", seed,
                                      allow_multapses, allow_autapses)
-        super().__init__(in_size, out_size, pre, post, weight, name=name)
+        super().__init__(in_size, out_size, pre, post, weight, delay=delay, name=name)
         self.outdegree = k
 
 
@@ -395,6 +447,8 @@ class EdgeList(Connectivity):
         One entry per connection; repeated pairs are kept (multapses).
     weight : Quantity, float, array or callable
         Shared weight, or one weight per connection in the order given.
+    delay : Quantity or callable, optional
+        Per-connection delays, one per connection in the order given (see :class:`Connectivity`).
     name : str, optional
         Module name.
 
@@ -408,5 +462,5 @@ class EdgeList(Connectivity):
 
     __module__ = "lapicque"
 
-    def __init__(self, in_size, out_size, pre_ids, post_ids, weight, name: Optional[str] = None):
-        super().__init__(in_size, out_size, pre_ids, post_ids, weight, name=name)
+    def __init__(self, in_size, out_size, pre_ids, post_ids, weight, delay=None, name: Optional[str] = None):
+        super().__init__(in_size, out_size, pre_ids, post_ids, weight, delay=delay, name=name)

@@ -79,6 +79,15 @@ def delay_steps(delay_ms, dt_ms) -> np.ndarray:
     return np.floor(np.asarray(delay_ms, dtype=float) / float(dt_ms) + 0.5).astype(int)
 
 
+def _empty(line, batch_size, in_size):
+    """Zero a delay buffer and its pointer in place (or create them on first use)."""
+    if getattr(line, "buffer", None) is None:
+        return line.init_state(batch_size)
+    shape = line.buffer.value.shape[:1] + ((batch_size,) if batch_size is not None else ()) + tuple(in_size)
+    line.buffer.value = jnp.zeros(shape, line.buffer.value.dtype)
+    line.pointer.value = jnp.zeros_like(line.pointer.value)
+
+
 class DelayLine(brainstate.nn.Module):
     """A ring buffer that returns its input ``D`` steps later (the delay rule above).
 
@@ -123,11 +132,7 @@ class DelayLine(brainstate.nn.Module):
 
     def reset_state(self, batch_size=None, **kwargs):
         """Empty the line (nothing in flight); keeps the State objects."""
-        if getattr(self, "buffer", None) is None:
-            return self.init_state(batch_size, **kwargs)
-        shape = self.buffer.value.shape[:1] + ((batch_size,) if batch_size is not None else ()) + self.in_size
-        self.buffer.value = jnp.zeros(shape, self.buffer.value.dtype)
-        self.pointer.value = jnp.zeros_like(self.pointer.value)
+        _empty(self, batch_size, self.in_size)
 
     def update(self, x):
         if self.steps is None:
@@ -149,3 +154,52 @@ class DelayLine(brainstate.nn.Module):
         self.buffer.value = buf
         self.pointer.value = (ptr + 1) % length
         return out.astype(x_in.dtype)
+
+
+class EdgeDelays(brainstate.nn.Module):
+    """Per-connection delays: the input history read at each distinct delay (in steps).
+
+    ``update(x)`` stores ``x`` (shape ``(..., n_pre)``) and returns the inputs of
+    ``D_1, D_2, ...`` steps ago side by side, shape ``(..., G * n_pre)``, where
+    ``D_g`` are the distinct delays of the connections (the delay rule above); a
+    connection with delay ``D_g`` then reads row block ``g`` of a stacked matrix.
+
+    Parameters
+    ----------
+    n_pre : int
+        Number of presynaptic elements.
+    delay_ms : array
+        One non-negative delay per connection, in ms (see :func:`check_delay`).
+    owner : str
+        Name for error messages.
+    """
+
+    def __init__(self, n_pre: int, delay_ms, owner: str):
+        super().__init__()
+        self.n_pre, self.delay_ms, self.owner = int(n_pre), np.asarray(delay_ms, float), owner
+        self.steps = self.groups = self.buffer = None
+
+    def init_state(self, batch_size=None, **kwargs):
+        self.steps = delay_steps(self.delay_ms, float(env_dt_ms()))
+        self.groups = np.unique(self.steps)
+        shape = (self.n_pre,) if batch_size is None else (batch_size, self.n_pre)
+        self.buffer = brainstate.ShortTermState(
+            jnp.zeros((int(self.groups.max()) + 1,) + shape, brainstate.environ.dftype()))
+        self.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
+
+    def reset_state(self, batch_size=None, **kwargs):
+        """Empty the history (nothing in flight); keeps the State objects."""
+        _empty(self, batch_size, (self.n_pre,))
+
+    def update(self, x):
+        if self.buffer is None:
+            raise RuntimeError(f"{self.owner}: call init_state() (e.g. brainstate.nn.init_all_states(net)) before "
+                               f"using per-connection delays.")
+        buf, ptr = self.buffer.value, self.pointer.value
+        x_in = jnp.asarray(x)
+        buf = buf.at[ptr].set(x_in.astype(buf.dtype))
+        out = buf[(ptr - jnp.asarray(self.groups)) % buf.shape[0]]  # (G, ..., n_pre)
+        self.buffer.value = buf
+        self.pointer.value = (ptr + 1) % buf.shape[0]
+        out = jnp.moveaxis(out, 0, -2)
+        return out.reshape(out.shape[:-2] + (-1,)).astype(x_in.dtype)

@@ -373,6 +373,9 @@ class FusedProj(brainstate.nn.Module):
             if not isinstance(p, _Projection) or not isinstance(p.comm, Connectivity) or p.modules:
                 raise TypeError(f"FusedProj: every member must be a lapicque AlignPostProj/CurrentProj/DeltaProj "
                                 f"without positional modules whose comm is a lapicque connectivity; got {p!r}.")
+            if p.comm.edge_delays is not None:
+                raise TypeError(f"FusedProj: {p.owner} has per-connection delays, which FusedProj does not stack; "
+                                f"run it on its own (it already makes one call per step).")
         self.projections = tuple(projections)
         conns = [p.comm for p in projections]
         self.unit = u.get_unit(conns[0].weight)

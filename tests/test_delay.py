@@ -191,3 +191,54 @@ def test_reset_empties_the_line():
     assert proj.delay_line.buffer is buffer and not np.any(np.asarray(buffer.value))
     g = _drive(proj, post, 6, lambda: np.asarray(proj.syn.g.value.to_decimal(u.nS)))
     np.testing.assert_allclose(g[:, 1], _expected_g(6, 3), rtol=SYN_EXACT_RTOL, atol=1e-6)
+
+
+def _g_of_edges(delays, n_steps, step_delay=None):
+    """One presynaptic spike at step N0 through three edges to three targets, with per-edge delays."""
+    brainstate.environ.set(dt=DT * u.ms)
+    post = lapicque.LIF(3, R=100. * u.Mohm, tau=20. * u.ms, V_rest=-60. * u.mV, V_reset=-60. * u.mV,
+                        V_th=-50. * u.mV)
+    comm = lapicque.EdgeList(1, 3, [0, 0, 0], [2, 0, 1], W * u.nS, delay=delays)
+    proj = lapicque.AlignPostProj(comm=comm, syn=lapicque.Expon.desc(3, tau=TAU * u.ms),
+                                  out=lapicque.COBA.desc(E=0. * u.mV), post=post, delay=step_delay)
+    brainstate.nn.init_all_states(_Net(post, proj))
+
+    def step(i):
+        proj(jnp.expand_dims(i == N0, 0))
+        with brainstate.environ.context(t=i * DT * u.ms):
+            post(0. * u.nA)
+        return proj.syn.g.value.to_decimal(u.nS)
+
+    return np.asarray(brainstate.transform.for_loop(step, jnp.arange(n_steps)))
+
+
+def test_per_connection_delays():
+    """Edges to targets 2, 0, 1 with delays 0.5, 0, 0.1 ms: each target's conductance starts after its own delay."""
+    g = _g_of_edges(np.array([0.5, 0., 0.1]) * u.ms, 12)
+    for target, steps in ((0, 0), (1, 1), (2, 5)):
+        np.testing.assert_allclose(g[:, target], _expected_g(12, steps), rtol=SYN_EXACT_RTOL, atol=1e-6)
+    # per-connection and projection delays add
+    g = _g_of_edges(np.array([0.5, 0., 0.1]) * u.ms, 14, step_delay=0.2 * u.ms)
+    np.testing.assert_allclose(g[:, 2], _expected_g(14, 7), rtol=SYN_EXACT_RTOL, atol=1e-6)
+
+
+def test_per_connection_delays_from_an_initializer_respect_the_rule():
+    import braintools
+    conn = lapicque.FixedOutDegree(50, 40, 8, 1. * u.nS, seed=3, delay=braintools.init.Uniform(0., 2., unit=u.ms))
+    brainstate.environ.set(dt=DT * u.ms)
+    conn.init_state()
+    np.testing.assert_array_equal(conn.edge_delays.steps, np.floor(conn.delay_ms / DT + 0.5))
+    # spikes from every neuron once: the total of the outputs over time counts every edge exactly once
+    total = sum(np.asarray(conn(jnp.full(50, i == 0)).to_decimal(u.nS)).sum() for i in range(22))
+    assert total == pytest.approx(conn.n_edges)
+
+
+@pytest.mark.parametrize("delay,err,words", [
+    (np.array([0.1, -0.1, 0.]) * u.ms, ValueError, "non-negative"),
+    (np.array([0.1, 0.2]) * u.ms, ValueError, "one value per edge"),
+    (np.array([1., 2., 3.]), TypeError, "time"),
+])
+def test_bad_per_connection_delays(delay, err, words):
+    with pytest.raises(err, match=words) as info:
+        lapicque.EdgeList(1, 3, [0, 0, 0], [2, 0, 1], W * u.nS, delay=delay)
+    assert "EdgeList" in str(info.value)

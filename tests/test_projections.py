@@ -183,3 +183,6 @@ def test_fused_projection_errors():
         lapicque.FusedProj(e, d)
     with pytest.raises(ValueError, match="at least one"):
         lapicque.FusedProj()
+    late = lapicque.DeltaProj(comm=lapicque.EdgeList(1, 5, [0], [0], 1. * u.mV, delay=0.2 * u.ms), post=post)
+    with pytest.raises(TypeError, match="per-connection delays"):
+        lapicque.FusedProj(late)
