@@ -56,6 +56,9 @@ def __getattr__(name):
         value = {n: __getattr__(n) for n in _MODEL_NAMES}
     elif name == "__all__":
         value = ["MODELS", *_WHERE, *_SUBMODULES, *_network_names()]
+    elif name == "__test__":  # for doctest: the public objects not yet loaded (they report __module__ 'lapicque')
+        names = [n for n in __getattr__("__all__") if n not in globals() and n not in _SUBMODULES]
+        return {n: obj for n in names for obj in [__getattr__(n)] if getattr(obj, "__module__", None) == __name__}
     elif name.startswith("__"):
         raise AttributeError(name)
     else:

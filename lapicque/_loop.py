@@ -58,12 +58,13 @@ def build(tree, cfg: RunConfig, recorder, layout, current_fn=None, progress=None
     def step(i, x, t0):
         t = t0 * u.ms + i.astype(brainstate.environ.dftype()) * dt_q
         with brainstate.environ.context(t=t, i=i):
+            # calling the module (not .update) runs its before/after-update hooks, e.g. merged synapses
             if cfg.kind == "fn":
-                ret = tree.root.update(layout.pad_input(current_fn(t)))
+                ret = tree.root(layout.pad_input(current_fn(t)))
             elif cfg.kind == "none":
-                ret = tree.root.update()
+                ret = tree.root()
             else:
-                ret = tree.root.update(x)
+                ret = tree.root(x)
         layout.keep_states(tree)
         if progress is not None:
             progress.hook(i, target=sink)
