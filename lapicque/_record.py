@@ -49,12 +49,43 @@ def _is_population(node) -> bool:
 
 
 def find_populations(tree) -> List[Population]:
-    """The neuron groups of a module tree, in a fixed order (the root alone when it is one)."""
+    """The neuron groups of a module tree, each named by its shortest public attribute path (the root alone
+    when it is one)."""
     if _is_population(tree.root):
-        nodes = [((), tree.root)]
+        found = [("", tree.root)]
     else:
-        nodes = [(p, n) for p, n in tree.node_items if _is_population(n) and "_before_updates" not in p]
-    return [Population(".".join(map(str, p)), n, tuple(np.shape(u.get_mantissa(n.V.value)))) for p, n in nodes]
+        paths = shortest_public_paths(tree.root)
+        found = [(".".join(paths[id(n)]), n) for _, n in tree.node_items if _is_population(n) and id(n) in paths]
+        found.sort(key=lambda item: (item[0].count("."), item[0]))
+    return [Population(name, n, tuple(np.shape(u.get_mantissa(n.V.value)))) for name, n in found]
+
+
+def _public_children(obj):
+    if isinstance(obj, brainstate.graph.Node):
+        return [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
+    if isinstance(obj, dict):
+        return [(str(k), v) for k, v in obj.items()]
+    if isinstance(obj, (list, tuple)):
+        return [(str(i), v) for i, v in enumerate(obj)]
+    return []
+
+
+def shortest_public_paths(root) -> Dict[int, Tuple[str, ...]]:
+    """``id(module) -> shortest path of public attribute names`` from ``root`` (breadth first)."""
+    paths: Dict[int, Tuple[str, ...]] = {id(root): ()}
+    frontier = [(root, ())]
+    while frontier:
+        nxt = []
+        for obj, path in frontier:
+            for k, v in _public_children(obj):
+                if isinstance(v, brainstate.State) or id(v) in paths:
+                    continue
+                if isinstance(v, (brainstate.graph.Node, dict, list, tuple)):
+                    if isinstance(v, brainstate.graph.Node):
+                        paths[id(v)] = path + (k,)
+                    nxt.append((v, path + (k,)))
+        frontier = nxt
+    return paths
 
 
 def _mantissa_and_unit(value):
@@ -192,14 +223,7 @@ def public_states(root) -> Dict[str, Any]:
             if id(obj) in ancestors:
                 return
             ancestors = ancestors | {id(obj)}
-            items = [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
-        elif isinstance(obj, dict):
-            items = [(str(k), v) for k, v in obj.items()]
-        elif isinstance(obj, (list, tuple)):
-            items = [(str(i), v) for i, v in enumerate(obj)]
-        else:
-            return
-        for k, v in items:
+        for k, v in _public_children(obj):
             walk(v, path + (k,), ancestors)
 
     walk(root, (), frozenset())

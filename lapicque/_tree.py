@@ -166,9 +166,15 @@ class ModuleTree:
 
     @contextlib.contextmanager
     def bound(self, state_values, param_values):
-        """Temporarily give the tree these (traced) values; restore everything on exit."""
+        """Temporarily give the tree these (traced) values; restore everything on exit.
+
+        Every attribute binding of every module is restored too: what a step
+        stores on a module while it is traced (a bound conductance, a new
+        input registry) must not outlive the trace as a leaked tracer or
+        change the structure the next run is keyed by.
+        """
         saved_states = [s.value for s in self.states]
-        saved_attrs = [(node, name, getattr(node, name)) for node, name, _, _ in self._attrs]
+        saved_attrs = [(node, dict(vars(node))) for _, node in self.node_items]
         try:
             for s, v in zip(self.states, state_values):
                 s.value = v
@@ -179,10 +185,13 @@ class ModuleTree:
                 object.__setattr__(node, name, jax.tree.unflatten(treedef, leaves))
             yield
         finally:
+            for node, saved in saved_attrs:
+                d = vars(node)
+                for k in [k for k in d if k not in saved]:
+                    del d[k]
+                d.update(saved)
             for s, v in zip(self.states, saved_states):
                 s.value = v
-            for node, name, value in saved_attrs:
-                object.__setattr__(node, name, value)
 
     def write_states(self, values):
         """Store the values a run returned into the tree's states."""
