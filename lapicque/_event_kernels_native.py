@@ -26,6 +26,7 @@ import os
 import re
 
 import numba
+import numpy as np
 from numba import types
 from llvmlite import ir
 from numba.core import cgutils
@@ -162,6 +163,31 @@ def _next_spike(base, n_pre, i):
 
 
 @numba.njit(cache=True)
+def _add_row(out, ob, ix, w, s, e, n_out, shared):
+    """Add the entries ``s .. e-1`` to ``out[ob:ob + n_out]``; returns how many had a column outside [0, n_out).
+
+    Branch-free range check (an out-of-range column is counted and redirected to column 0, so nothing is
+    written out of bounds; the handler then reports an error and XLA discards the output).
+    """
+    bad = 0
+    limit = np.uint32(n_out)
+    if shared:
+        w0 = w[0]
+        for k in range(s, e):
+            j = np.uint32(ix[k])
+            ok = j < limit
+            bad += not ok
+            out[ob + (j if ok else 0)] += w0
+    else:
+        for k in range(s, e):
+            j = np.uint32(ix[k])
+            ok = j < limit
+            bad += not ok
+            out[ob + (j if ok else 0)] += w[k]
+    return bad
+
+
+@numba.njit(cache=True)
 def _accumulate(spk, ip, ix, w, out, batch, n_pre, n_out, nnz, shared):
     """Zero ``out``, then add the weights of every spiking row; returns the number of refused entries."""
     for j in range(batch * n_out):
@@ -175,12 +201,7 @@ def _accumulate(spk, ip, ix, w, out, batch, n_pre, n_out, nnz, shared):
             if s < 0 or e > nnz or s > e:
                 bad += 1
             else:
-                for k in range(s, e):
-                    j = ix[k]
-                    if j < 0 or j >= n_out:
-                        bad += 1
-                    else:
-                        out[ob + j] += w[0] if shared else w[k]
+                bad += _add_row(out, ob, ix, w, s, e, n_out, shared)
             i = _next_spike(base, n_pre, i + 1)
     return bad
 
