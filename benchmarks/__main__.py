@@ -13,8 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("forward", "forloop", "training", "memory", "scaling", "bandwidth", "compile", "profile", "sharding")
-DEFAULT_SECTIONS = ("forward", "forloop", "training", "memory", "scaling", "bandwidth", "compile")
+SECTIONS = ("forward", "forloop", "network", "training", "memory", "scaling", "bandwidth", "compile", "profile",
+            "sharding")
+DEFAULT_SECTIONS = ("forward", "forloop", "network", "training", "memory", "scaling", "bandwidth", "compile")
 
 
 def thread_env(threads: int) -> dict:
@@ -66,6 +67,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1,
                    help="threads for torch, NEST, BLAS and XLA's Eigen pool (default 1: one core per library; "
                         "0 = each library's default)")
+    p.add_argument("--peer-python", default=sys.executable,
+                   help="interpreter with brian2 / nest for the network section (Brian2 wants numpy < 2.4)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default benchmarks/results)")
     p.add_argument("--stem", default=None, help="output file name stem (default: results, or quick)")
     return p.parse_args(argv)
@@ -124,6 +127,16 @@ def main(argv=None):
         log("== 1c. ported-code loop (for_loop + update(x), (T, N) input) vs brainpy.state and a bare scan")
         from .forloop import forloop
         tables.append(forloop(models, n=10_000, steps=1000 if a.quick else 5000, repeats=repeats, log=log))
+        save()
+    if "network" in sections:
+        log("== 1d. E/I network of Brette et al. (2007) vs brainpy.state, Brian2, NEST (one process per run)")
+        from . import network as NW
+        net_args = NW.parse_args(["--peer-python", a.peer_python] + (["--quick"] if a.quick else []))
+        skip = [i for i in NW.IMPLS if i.startswith(("brian2", "nest")) and i.split("-")[0] not in peers]
+        net_args.impls = ",".join(i for i in NW.IMPLS if i not in skip and i not in NW.OPTIONAL)
+        table, _ = NW.section(net_args, log=log)
+        tables.append(table)
+        NW.plot(table.rows, (a.out or RESULTS_DIR) / f"{a.stem or ('quick' if a.quick else 'results')}_network.png")
         save()
     if "training" in sections:
         log("== 2. training step")

@@ -41,10 +41,12 @@ from ._common import RESULTS_DIR, Table, load_average, version_of, write_results
 
 HERE = Path(__file__).resolve().parent
 PEERS_SCRIPT = HERE / "_network_peers.py"
-IMPLS = ("lapicque", "lapicque-fused", "lapicque-fused-pool1", "brainpy", "brian2-standalone", "brian2-numpy", "nest-2", "nest-1")
+IMPLS = ("lapicque", "lapicque-pool1", "lapicque-fused", "brainpy", "brian2-standalone", "brian2-numpy", "nest-2", "nest-1")
 RATE_RTOL = 0.05
 #: left out of --quick: slow (NEST on one thread: ~10 s; Brian2 standalone: a C++ build of 15-30 s) or redundant
-QUICK_SKIP = ("nest-1", "brian2-standalone", "lapicque-fused-pool1")
+QUICK_SKIP = ("nest-1", "brian2-standalone", "lapicque-pool1")
+#: not run unless named in --impls
+OPTIONAL = ("lapicque-fused",)
 SEED_E, SEED_I, SEED_V = 1, 2, 3
 
 # the parameters of benchmarks/_network_peers.py, in lapicque's units (mV, nS, pA, ms)
@@ -339,11 +341,12 @@ def parse_args(argv=None):
     p.add_argument("--sizes", default="4000,8000,16000,32000")
     p.add_argument("--models", default="COBA,CUBA")
     p.add_argument("--conns", default="p,K", help="p: K = 0.02 N; K: K = 80")
-    p.add_argument("--impls", default=",".join(IMPLS))
+    p.add_argument("--impls", default=",".join(i for i in IMPLS if i not in OPTIONAL),
+                   help=f"comma-separated subset of {','.join(IMPLS)}")
     p.add_argument("--reference", default="lapicque", help="the lapicque row the ratios are taken against")
     p.add_argument("--slow-max-n", type=int, default=8000,
                    help="largest N for the slow peers (brian2-numpy, nest-1); 0 = no limit")
-    p.add_argument("--cuba-max-n", type=int, default=16000, help="largest N of the CUBA model (0 = no limit)")
+    p.add_argument("--cuba-sizes", default="4000,16000", help="sizes of the CUBA model (a subset of --sizes)")
     p.add_argument("--peer-python", default=sys.executable,
                    help="interpreter with brian2 / nest installed (Brian2 wants numpy < 2.4)")
     p.add_argument("--duration", type=float, default=1.0, help="biological seconds per run")
@@ -362,7 +365,7 @@ def plan(a):
     cases = []
     for model in models:
         for n in sizes:
-            if model == "CUBA" and a.cuba_max_n and n > a.cuba_max_n:
+            if model == "CUBA" and not a.quick and n not in [int(float(c)) for c in a.cuba_sizes.split(",")]:
                 continue
             ks = {}
             for conn in a.conns.split(","):
