@@ -48,6 +48,26 @@ def input_array(name: str, n: int, steps: int, seed: int = 0):
     return (M.INPUT_MA[name] * (1. + NOISE * x)).astype(np.float32)
 
 
+def seed_loop(impl: str, name: str, n: int, steps: int, spk_reset: str, dt_ms: float = M.DT_MS) -> Callable:
+    """``run(xs)``: the seed's loop over a (T, N) input quantity (not jitted); the model is built here."""
+    import brainstate
+    import jax.numpy as jnp
+    import saiunit as u
+
+    brainstate.environ.set(dt=dt_ms * u.ms)
+    model = M.make_model(impl, name, n, spk_reset=spk_reset)
+    dt = dt_ms * u.ms
+
+    def step(i, x):
+        with brainstate.environ.context(t=i * dt):
+            return model.update(x)
+
+    def run(xs):
+        return brainstate.transform.for_loop(step, jnp.arange(steps), xs)
+
+    return run
+
+
 def build_loop(impl: str, name: str, n: int, I_mA, spk_reset: str, dt_ms: float = M.DT_MS) -> Callable:
     """``fn()`` running the seed's loop once over the whole input; returns the (T, N) float spikes."""
     import brainstate
@@ -55,20 +75,8 @@ def build_loop(impl: str, name: str, n: int, I_mA, spk_reset: str, dt_ms: float 
     import jax.numpy as jnp
     import saiunit as u
 
-    brainstate.environ.set(dt=dt_ms * u.ms)
-    model = M.make_model(impl, name, n, spk_reset=spk_reset)
-    dt = dt_ms * u.ms
     xs = u.Quantity(jnp.asarray(I_mA), unit=u.mA)
-    steps = xs.shape[0]
-
-    def step(i, x):
-        with brainstate.environ.context(t=i * dt):
-            return model.update(x)
-
-    @brainstate.transform.jit
-    def run(xs):
-        return brainstate.transform.for_loop(step, jnp.arange(steps), xs)
-
+    run = brainstate.transform.jit(seed_loop(impl, name, n, xs.shape[0], spk_reset, dt_ms))
     return lambda: jax.block_until_ready(run(xs))
 
 
@@ -95,18 +103,8 @@ def lowered_hlo(impl: str, name: str, n: int, steps: int, spk_reset: str) -> str
     import jax.numpy as jnp
     import saiunit as u
 
-    brainstate.environ.set(dt=M.DT_MS * u.ms)
-    model = M.make_model(impl, name, n, spk_reset=spk_reset)
-    dt = M.DT_MS * u.ms
-
-    def step(i, x):
-        with brainstate.environ.context(t=i * dt):
-            return model.update(x)
-
-    def run(xs):
-        return brainstate.transform.for_loop(step, jnp.arange(steps), xs)
-
     xs = u.Quantity(jnp.asarray(input_array(name, n, steps)), unit=u.mA)
+    run = seed_loop(impl, name, n, steps, spk_reset)
     return brainstate.transform.jit(run).lower(xs).compile().as_text()
 
 

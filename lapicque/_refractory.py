@@ -59,8 +59,6 @@ class Refractory:
         "ref_steps_left": StateSpec(DIMENSIONLESS, 0, kind=brainstate.ShortTermState, dtype=jnp.int32),
         "refractory": StateSpec(DIMENSIONLESS, False, dtype=jnp.bool_, when="ref_var"),
     }
-    #: kept for code that builds parameter tables by hand
-    _REF_PARAMS = _PARAMS
 
     def _init_refractory(self, tau_ref, ref_var):
         self._set_params(tau_ref=tau_ref)
