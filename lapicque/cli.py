@@ -346,9 +346,10 @@ def cmd_patterns(args) -> int:
 
 def cmd_demo(args) -> int:
     import time
+    from ._demo_network import network_section
     from .report import run_demo
     t_start = time.time()
-    files = run_demo(args.out, quick=args.quick, log=print)
+    files = run_demo(args.out, quick=args.quick, log=print, extra_sections=[network_section])
     print(f"wrote {len(files)} files to {os.path.abspath(args.out)} in {time.time() - t_start:.0f} s; "
           f"open {os.path.join(os.path.abspath(args.out), 'index.html')}")
     return 0

@@ -193,7 +193,7 @@ def test_demo_quick_writes_every_figure(capsys, tmp_path):
     code, out, err = _cli(capsys, "demo", "--out", str(out_dir), "--quick")
     assert code == 0, err
     promised = (["conventions.png", "fi_curves.png", "fi_overlay.png", "guard.png", "raster.png",
-                 "patterns_adex.png", "patterns_gif.png"] + [f"trace_{name}.png" for name in lq.MODELS])
+                 "patterns_adex.png", "patterns_gif.png", "network.png"] + [f"trace_{name}.png" for name in lq.MODELS])
     index = (out_dir / "index.html").read_text()
     for fname in promised:
         assert _png_ok(out_dir / fname), fname
@@ -217,6 +217,11 @@ def test_demo_quick_writes_every_figure(capsys, tmp_path):
     assert re.search(r"reaches V = [\d.]+e\+23 mV", index)
     for pkg in ("python", "jax", "brainstate", "braintools", "saiunit", "lapicque"):
         assert f"<td>{pkg}</td>" in index
+    # the E/I network page: both populations fire, irregularly
+    assert "E/I network" in index
+    with np.load(out_dir / "network.npz") as net:
+        assert net["rate_E_Hz"].mean() > 5 and net["rate_I_Hz"].mean() > 5
+        assert np.isfinite(net["isi_cv"]).sum() > 100
     with np.load(out_dir / "fi_curves.npz") as fi:
         assert fi["rates_Hz"].shape == (13, fi["currents_mA"].size)
         # LIF rheobase (V_th - V_rest) / R = 1 mA, resolved to the fine grid of the sweep
