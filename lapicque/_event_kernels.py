@@ -190,18 +190,19 @@ def _native_matvec(spikes, indptr, indices, weights, n_out):
 
 
 def _forward(spikes, indptr, indices, weights, n_out):
-    active = spikes if spikes.dtype == jnp.bool_ else spikes > 0
-    if indices.shape[0] == 0 or n_out == 0 or active.shape[-1] == 0:
-        return jnp.zeros(active.shape[:-1] + (n_out,), weights.dtype)
+    if indices.shape[0] == 0 or n_out == 0 or spikes.shape[-1] == 0:
+        return jnp.zeros(spikes.shape[:-1] + (n_out,), weights.dtype)
+
+    def portable(s):
+        return _xla_matvec((s if s.dtype == jnp.bool_ else s > 0).astype(weights.dtype), indptr, indices, weights,
+                           n_out)
     if native_available():
-        def native(a):
-            return _native_matvec(a, indptr, indices, weights, n_out)
+        def native(s):  # bool, float32 and float64 spikes are read as they are (a float spikes when > 0)
+            s = s if s.dtype in (jnp.bool_, jnp.float32, jnp.float64) else s > 0
+            return _native_matvec(s, indptr, indices, weights, n_out)
 
-        def portable(a):
-            return _xla_matvec(a.astype(weights.dtype), indptr, indices, weights, n_out)
-
-        return jax.lax.platform_dependent(active, cpu=native, default=portable)
-    return _xla_matvec(active.astype(weights.dtype), indptr, indices, weights, n_out)
+        return jax.lax.platform_dependent(spikes, cpu=native, default=portable)
+    return portable(spikes)
 
 
 
@@ -238,7 +239,7 @@ def event_csr_matvec(spikes, indptr, indices, weights, n_out: int):
     -----
     On CPU with numba installed this is one native XLA call (see the module
     docstring), cost ~ (number of spikes x out-degree) plus one pass over the
-    spikes; otherwise an XLA gather/scatter over all entries.  Concrete
+    spikes (bool, float32 and float64 spikes are read in place, no conversion); otherwise an XLA gather/scatter over all entries.  Concrete
     ``indptr``/``indices`` are checked here (:func:`check_csr`); traced ones
     are checked by the kernel for the rows it visits, which raises an XLA
     error rather than write out of bounds.  Derivatives: linear in ``weights``

@@ -100,7 +100,7 @@ def _error_maker(message: bytes):
 
 
 _error_signature = _error_maker(
-    b"lapicque event_csr_matvec: expected 4 inputs (spikes: bool, indptr: int32, indices: int32, "
+    b"lapicque event_csr_matvec: expected 4 inputs (spikes: bool/float32/float64, indptr: int32, indices: int32, "
     b"weights: float32/float64) and 1 output of the weights' dtype.")
 _error_shape = _error_maker(
     b"lapicque event_csr_matvec: the spike array size is not a multiple of len(indptr) - 1, or the weights "
@@ -149,13 +149,24 @@ def _answer_metadata(frame):
 
 
 @numba.njit(cache=True)
-def _next_spike(base, n_pre, i):
-    """The first spiking row at or after ``i`` (``n_pre`` if none); skips 8 silent neurons per aligned word."""
+def _is_spike(base, i, kind):
+    """Element ``i`` of a spike array of XLA type ``kind``: bool non-zero, or a float > 0."""
+    if kind == _PRED:
+        return _p_u8(base)[i] != 0
+    if kind == _F32:
+        return _p_f32(base)[i] > 0
+    return _p_f64(base)[i] > 0
+
+
+@numba.njit(cache=True)
+def _next_spike(base, n_pre, i, kind, size):
+    """The first spiking row at or after ``i`` (``n_pre`` if none); skips a silent aligned 8-byte word at once."""
+    per_word = 8 // size
     while i < n_pre:
-        a = base + i
-        if (a & 7) == 0 and i + 8 <= n_pre and _p_u64(a)[0] == 0:
-            i += 8
-        elif _p_u8(base)[i] != 0:
+        a = base + i * size
+        if (a & 7) == 0 and i + per_word <= n_pre and _p_u64(a)[0] == 0:
+            i += per_word
+        elif _is_spike(base, i, kind):
             return i
         else:
             i += 1
@@ -188,21 +199,21 @@ def _add_row(out, ob, ix, w, s, e, n_out, shared):
 
 
 @numba.njit(cache=True)
-def _accumulate(spk, ip, ix, w, out, batch, n_pre, n_out, nnz, shared):
+def _accumulate(spk, kind, size, ip, ix, w, out, batch, n_pre, n_out, nnz, shared):
     """Zero ``out``, then add the weights of every spiking row; returns the number of refused entries."""
     for j in range(batch * n_out):
         out[j] = 0
     bad = 0
     for b in range(batch):
-        base, ob = spk + b * n_pre, b * n_out
-        i = _next_spike(base, n_pre, 0)
+        base, ob = spk + b * n_pre * size, b * n_out
+        i = _next_spike(base, n_pre, 0, kind, size)
         while i < n_pre:
             s, e = ip[i], ip[i + 1]
             if s < 0 or e > nnz or s > e:
                 bad += 1
             else:
                 bad += _add_row(out, ob, ix, w, s, e, n_out, shared)
-            i = _next_spike(base, n_pre, i + 1)
+            i = _next_spike(base, n_pre, i + 1, kind, size)
     return bad
 
 
@@ -214,9 +225,9 @@ def handler(frame):
         return _error_signature(_word(frame, _F_API))
     b_spk, b_ip = _buffer(frame, _F_ARGS, 0), _buffer(frame, _F_ARGS, 1)
     b_ix, b_w, b_out = _buffer(frame, _F_ARGS, 2), _buffer(frame, _F_ARGS, 3), _buffer(frame, _F_RETS, 0)
-    kind = _dtype(b_w)
-    if (_dtype(b_spk) != _PRED or _dtype(b_ip) != _S32 or _dtype(b_ix) != _S32 or kind != _dtype(b_out)
-            or (kind != _F32 and kind != _F64)):
+    kind, spk_kind = _dtype(b_w), _dtype(b_spk)
+    if ((spk_kind != _PRED and spk_kind != _F32 and spk_kind != _F64) or _dtype(b_ip) != _S32
+            or _dtype(b_ix) != _S32 or kind != _dtype(b_out) or (kind != _F32 and kind != _F64)):
         return _error_signature(_word(frame, _F_API))
     n_pre, nnz, nw = _length(b_ip) - 1, _length(b_ix), _length(b_w)
     if n_pre < 1 or _length(b_spk) % n_pre != 0 or (nw != 1 and nw != nnz):
@@ -226,10 +237,11 @@ def handler(frame):
         return _error_shape(_word(frame, _F_API))
     n_out = _length(b_out) // batch
     spk, ip, ix = _word(b_spk, _B_DATA), _p_i32(_word(b_ip, _B_DATA)), _p_i32(_word(b_ix, _B_DATA))
+    size = 1 if spk_kind == _PRED else (4 if spk_kind == _F32 else 8)
     if kind == _F32:
-        bad = _accumulate(spk, ip, ix, _p_f32(_word(b_w, _B_DATA)), _p_f32(_word(b_out, _B_DATA)),
+        bad = _accumulate(spk, spk_kind, size, ip, ix, _p_f32(_word(b_w, _B_DATA)), _p_f32(_word(b_out, _B_DATA)),
                           batch, n_pre, n_out, nnz, nw == 1)
     else:
-        bad = _accumulate(spk, ip, ix, _p_f64(_word(b_w, _B_DATA)), _p_f64(_word(b_out, _B_DATA)),
+        bad = _accumulate(spk, spk_kind, size, ip, ix, _p_f64(_word(b_w, _B_DATA)), _p_f64(_word(b_out, _B_DATA)),
                           batch, n_pre, n_out, nnz, nw == 1)
     return _error_range(_word(frame, _F_API)) if bad else 0

@@ -75,9 +75,17 @@ def test_deterministic_and_batched():
     assert np.array_equal(np.asarray(jax.vmap(f)(spikes)), y1)
 
 
-def test_float_spikes_count_when_positive():
-    y = event_csr_matvec(jnp.array([1., 0., -1., 0.5]), [0, 1, 2, 3, 4], [0, 1, 2, 3], 1., 4)
-    assert y.tolist() == [1., 0., 0., 1.]
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_numeric_spikes_count_when_positive(dtype):
+    """Floats are read in place by the kernel (any value > 0 spikes, -0.0 and negatives do not); ints converted."""
+    rng = np.random.default_rng(6)
+    n_pre = 37  # odd: several neurons per 8-byte word, unaligned tail
+    indptr, indices = _random_csr(rng, n_pre, 11, 4.0)
+    values = rng.choice(np.array([0., -0., 1., -1., 0.5, 2.]), size=(3, n_pre))
+    with jax.enable_x64(dtype == np.float64):
+        y = jax.jit(lambda s: event_csr_matvec(s, indptr, indices, jnp.float32(1.), 11))(values.astype(dtype))
+        ref = (values.astype(dtype) > 0).astype(float) @ _dense(indptr, indices, 1., 11)
+        assert np.array_equal(np.asarray(y), ref)
 
 
 def test_inside_scan_matches_python_loop():
