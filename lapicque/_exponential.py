@@ -116,9 +116,13 @@ class ExpIF(DivergentIF):
 
     def _V_step(self, V, I, dI, dt, p):
         E = jnp.exp((jnp.minimum(V, p["V_th"]) - p["V_T"]) / p["delta_T"])
-        f = (-(V - p["V_rest"]) + p["delta_T"] * E + p["R"] * I) / p["tau"]
-        J = (E - 1.) if dI is None else (E - 1. + p["R"] * dI)
-        V_new = exp_euler(V, f, J / p["tau"], dt, cap=True)
+        # f = (-(V - V_rest) + delta_T E + R I) / tau, written with E entering once (through J_E):
+        # XLA then fuses the reset, this step and the guard into one kernel (two separate uses of E
+        # made it split the reset into a kernel of its own: 3 kernels per step instead of 2)
+        J_E = (E - 1.) / p["tau"]
+        f = (p["delta_T"] - (V - p["V_rest"]) + p["R"] * I) / p["tau"] + p["delta_T"] * J_E
+        J = J_E if dI is None else J_E + p["R"] * dI / p["tau"]
+        V_new = exp_euler(V, f, J, dt, cap=True)
         # the exponential term is positive, so the trajectory never falls below the linear
         # model's: V(t) >= min(V, V_rest + R I).  Exponential Euler linearizes around V and, where
         # dt * J > 0 meets f < 0, would overshoot far below that (to -3e6 mV at dt/tau = 1).
