@@ -16,6 +16,19 @@ draws, so brainpy.state builds the identical network with its own API, and lapic
 (``Synapses.connect(i=, j=)``) and NEST (``Connect`` with arrays) are fed the same pairs.  The initial V are one
 seeded Normal(-55 mV, 5 mV) draw.  K = 0.02 N (fixed p) or K = 80 (fixed K).
 
+Simulators (``--impls``):
+
+* ``lapicque``: the brainpy.state script with the import changed (``LIFRef``, ``AlignPostProj`` + ``Expon.desc`` +
+  ``COBA.desc``/``CUBA.desc``, 0.1 ms delay; comms ``lapicque.EdgeList``, which propagate with lapicque's native
+  event kernel), run by ``lapicque.simulate(net, None, 1 * u.second, spikes='count')``;
+* ``lapicque-pool1``: the same, with XLA's CPU client created while the process may use one core, so its
+  intra-op pool has one thread (see :func:`_xla_pool_of_one`);
+* ``lapicque-fused`` (only when named): the two projections in one ``lapicque.FusedProj``;
+* ``brainpy``: the same script on ``brainpy.state`` (``brainstate.nn.EventFixedProb`` comms, which draw the very
+  same edges), run by ``brainstate.transform.for_loop`` as its examples do; brainevent's numba kernels;
+* ``brian2-standalone`` / ``brian2-numpy``: ``cpp_standalone`` (g++, one thread) and the runtime numpy target;
+* ``nest-2`` / ``nest-1``: ``iaf_cond_exp`` (COBA) or ``iaf_psc_exp`` (CUBA) on 2 / 1 threads.
+
 Every run is its own process (peak memory is that process's maximum RSS).  Reported per run: build (network
 construction), compile (first run minus a steady run for the JIT simulators; code generation + C++ build +
 binary start for Brian2 ``cpp_standalone``), run (a steady 1 s run: seconds per biological second), E/I rates,
@@ -318,6 +331,36 @@ def plot(rows, path):
     return path
 
 
+def summary(table, reference="lapicque"):
+    """A compact Markdown pivot: one row per case, run seconds per biological second of every simulator with
+    its ratio to ``reference`` (peer / lapicque: > 1 means lapicque is faster); a cross marks rates off by > 5 %."""
+    impls = [i for i in IMPLS if any(r["impl"] == i for r in table.rows)]
+    cases = []
+    for r in table.rows:
+        key = (r["model"], r["conn"], r["n"], r["k"])
+        if key not in cases:
+            cases.append(key)
+    head = ["model", "connectivity", "N", "K"] + impls + [f"{reference} build+first run", "Brian2 standalone build+run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for key in cases:
+        rows = {r["impl"]: r for r in table.rows if (r["model"], r["conn"], r["n"], r["k"]) == key}
+        cells = [key[0], key[1], f"{key[2]:,}", str(key[3])]
+        for impl in impls:
+            r = rows.get(impl, {})
+            if not r.get("run_s"):
+                cells.append("-" if impl not in rows else "failed")
+                continue
+            text = f"{r['run_s']:.3g} s"
+            if r.get("ratio") is not None:
+                text += f" ({r['ratio']:.2f}x)"
+            cells.append(text + ("" if r.get("agree") == "yes" else " ✗"))
+        ref, b2 = rows.get(reference, {}), rows.get("brian2-standalone", {})
+        cells.append(f"{ref['first_total_s']:.3g} s" if ref.get("first_total_s") else "-")
+        cells.append(f"{b2['first_total_s']:.3g} s" if b2.get("first_total_s") else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def peers_available(python_peers):
     """Which of brian2 / nest the peer interpreter can import."""
     out = {}
@@ -437,9 +480,13 @@ def main(argv=None):
     table, info = section(a, log=lambda m: print(m, flush=True), progress=save)
     paths = save(table, info)
     png = plot(table.rows, a.out / f"{stem}_scaling.png")
+    short = summary(table, a.reference)
+    (a.out / f"{stem}_summary.md").write_text(short)
     print()
     print(table.markdown())
-    print(f"wrote {paths['markdown']}, {paths['json']} and {png} ({time.perf_counter() - t_start:.0f} s)")
+    print(short)
+    print(f"wrote {paths['markdown']}, {paths['json']}, {stem}_summary.md and {png} "
+          f"({time.perf_counter() - t_start:.0f} s)")
     return 0
 
 
