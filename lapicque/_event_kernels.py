@@ -190,7 +190,7 @@ def _native_matvec(spikes, indptr, indices, weights, n_out):
 
 
 def _forward(spikes, indptr, indices, weights, n_out):
-    if indices.shape[0] == 0 or n_out == 0 or spikes.shape[-1] == 0:
+    if indices.shape[0] == 0 or n_out == 0 or spikes.size == 0:
         return jnp.zeros(spikes.shape[:-1] + (n_out,), weights.dtype)
 
     def portable(s):
