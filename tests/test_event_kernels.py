@@ -27,11 +27,11 @@ def _dense(indptr, indices, weights, n_out):
 
 
 def test_native_kernel_is_used_on_cpu():
+    """On CPU with numba the product is one call of the lapicque FFI target (not brainevent, not a scatter)."""
     pytest.importorskip("numba")
     assert native_available()
-    jaxpr = jax.make_jaxpr(lambda s: event_csr_matvec(s, [0, 1, 2], [0, 1], 1., 2))(jnp.ones(2, bool))
-    assert "lapicque_event_csr_matvec" in str(jax.jit(lambda s: event_csr_matvec(s, [0, 1, 2], [0, 1], 1., 2))
-                                               .lower(jnp.ones(2, bool)).as_text()), jaxpr
+    hlo = jax.jit(lambda s: event_csr_matvec(s, [0, 1, 2], [0, 1], 1., 2)).lower(jnp.ones(2, bool)).as_text()
+    assert hlo.count("lapicque_event_csr_matvec") >= 1 and "scatter" not in hlo
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
