@@ -71,8 +71,8 @@ def exprel(z):
     --------
     >>> import jax.numpy as jnp
     >>> from lapicque._integrate import exprel
-    >>> exprel(jnp.array([0., 1e-8, 1.]))
-    Array([1.       , 1.       , 1.7182817], dtype=float32)
+    >>> print(jnp.round(exprel(jnp.array([0., 1e-8, 1.])), 6))  # e - 1 = 1.718282
+    [1.       1.       1.718282]
     """
     zero = z == 0
     zs = jnp.where(zero, jnp.ones_like(z), z)

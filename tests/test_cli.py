@@ -479,5 +479,6 @@ def test_guard_figure_without_brainpy_uses_the_stored_reference(tmp_path, monkey
     # with brainpy.state installed (the test extra) the same numbers are measured live
     pytest.importorskip("brainpy")
     live = measure(300)
-    assert live.max() == pytest.approx(report.REFERENCE_EXPIF_6MA["peak_mV"], rel=1e-3)
-    np.testing.assert_allclose(live[::10], report.REFERENCE_EXPIF_6MA["V_mV"], rtol=1e-3)
+    # the blow-up amplifies float32 rounding: 4.945e23 (brainpy 2.8.2, jax 0.10) vs 4.950e23 (brainpy 2.9, jax 0.12)
+    assert live.max() == pytest.approx(report.REFERENCE_EXPIF_6MA["peak_mV"], rel=1e-2)
+    np.testing.assert_allclose(live[::10], report.REFERENCE_EXPIF_6MA["V_mV"], rtol=1e-2)
