@@ -44,6 +44,7 @@ import numpy as np
 import saiunit as u
 
 from ._delay import EdgeDelays, check_delay
+from ._netshard import active_mesh, partition_csr, sharded_event_matvec
 from ._event_kernels import event_csr_matvec, native_available, stack_csr
 
 __all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList"]
@@ -174,6 +175,27 @@ class Connectivity(brainstate.nn.Module):
         self.delay_ms = self._edge_delays(delay, order, owner)
         self.edge_delays = None if self.delay_ms is None else EdgeDelays(n_pre, self.delay_ms, owner)
         self._delayed = None
+        self._shards = None  # the synapses cut by postsynaptic block, for a sharded run (see partition)
+
+    def partition(self, k: int):
+        """Cut the synapses by postsynaptic index into ``k`` blocks (one per device) for a sharded run.
+
+        Called by :func:`lapicque.simulate` with ``devices=k``; device ``d``
+        then holds only the synapses onto its own neurons (see
+        :mod:`lapicque._netshard`).  ``partition(None)`` drops the blocks.
+        """
+        owner = type(self).__name__ + (f" {self.name!r}" if self.name else "")
+        if k is None:
+            self._shards = None
+            return
+        if self.edge_delays is not None:
+            raise ValueError(f"{owner}: per-connection delays are not supported across devices yet; use the "
+                             f"projection's delay= (one delay per projection) for a sharded network.")
+        if self.out_size[-1] % k or self.in_size[-1] % k:
+            raise ValueError(f"{owner}: {self.in_size[-1]} -> {self.out_size[-1]} neurons do not divide into {k} "
+                             f"equal blocks (one per device).")
+        parts = partition_csr(self.indptr, self.post_ids, self.out_size[-1], k)
+        self._shards = {name: jnp.asarray(a) for name, a in parts.items()}
 
     def _edge_delays(self, delay, order, owner):
         """Per-connection delays in ms (CSR order), or None."""
@@ -261,6 +283,8 @@ class Connectivity(brainstate.nn.Module):
                 raise RuntimeError(f"{owner}: call init_state() (e.g. brainstate.nn.init_all_states(net)) before using "
                                    f"per-connection delays.")
             y = self._delayed(self.edge_delays(x))
+        elif self._shards is not None and active_mesh() is not None:
+            y = sharded_event_matvec(x, self._shards, data, self.out_size[-1], active_mesh())
         else:
             y = self.matrix(x, data)
         return u.maybe_decimal(u.Quantity(y, unit=unit))

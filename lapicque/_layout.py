@@ -17,15 +17,18 @@ from __future__ import annotations
 
 from typing import Sequence, Tuple
 
+import contextlib
+
 import brainstate
 import jax
 import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
+from . import _netshard
 from . import _shardplan as _sharding
 
-__all__ = ["SingleDevice", "Sharded", "init_or_reset", "init_on_host", "map_arrays"]
+__all__ = ["SingleDevice", "Sharded", "ShardedNetwork", "init_or_reset", "init_on_host", "map_arrays"]
 
 
 def map_arrays(fn, value):
@@ -60,7 +63,7 @@ def init_or_reset(model, batch_size):
 def init_on_host(model, batch_size):
     """Initial states built in host memory: the whole population never sits on one accelerator."""
     with _sharding.host_default_device():
-        model.init_state(batch_size)
+        init_or_reset(model, batch_size)
 
 
 class SingleDevice:
@@ -100,8 +103,21 @@ class SingleDevice:
     def finish(self, tree):
         return None
 
+    def packed_rows(self, raster, shape, n_steps):
+        """Packed spike bits in the layout :class:`SimulationResult` reads."""
+        return raster
 
-class Sharded:
+    def tracing(self):
+        return contextlib.nullcontext()
+
+    def attach(self, model):
+        return None
+
+    def detach(self, model):
+        return None
+
+
+class Sharded(SingleDevice):
     """One population cut along its neuron (and batch) axis across a device mesh, no communication."""
 
     is_sharded = True
@@ -149,6 +165,90 @@ class Sharded:
 
     def finish(self, tree):
         tree.write_states([map_arrays(self.plan.unpad_state, v) for v in tree.state_values()])
+
+    def packed_rows(self, raster, shape, n_steps):
+        rows = int(np.prod(shape[:-1], dtype=np.int64))
+        return np.ascontiguousarray(raster).reshape(n_steps, rows, raster.shape[-1])
+
+
+class ShardedNetwork(SingleDevice):
+    """A network cut along its neurons: every population in equal blocks, synapses by postsynaptic block.
+
+    The only exchange per step is the all-gather of each projection's
+    presynaptic spike bits (see :mod:`lapicque._netshard`).
+    """
+
+    is_sharded = True
+
+    def __init__(self, devices, pops):
+        self.mesh = _sharding.make_mesh(devices)
+        if tuple(self.mesh.axis_names) != (_netshard.AXIS,):
+            raise ValueError("simulate: a network is cut along its neurons only; pass devices=k, a device list, or "
+                             "a Mesh with the single axis 'neuron'.")
+        self.k = int(self.mesh.devices.size)
+        self.sizes = _netshard.population_sizes(pops, self.k)
+        self.key = ("network", tuple(d.id for d in self.mesh.devices.flat))
+
+    def _spec(self, shape, lead_blocks: bool = False):
+        from jax.sharding import PartitionSpec
+        if lead_blocks:
+            return PartitionSpec(_netshard.AXIS, *([None] * (len(shape) - 1)))
+        if len(shape) and shape[-1] in self.sizes:
+            return PartitionSpec(*([None] * (len(shape) - 1)), _netshard.AXIS)
+        return PartitionSpec()
+
+    def _put(self, x, lead_blocks: bool = False):
+        from jax.sharding import NamedSharding
+        sharding = NamedSharding(self.mesh, self._spec(np.shape(x), lead_blocks))
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return jax.device_put(x, sharding)
+        host = np.asarray(x)
+        return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
+
+    def attach(self, model):
+        for _, node in model.nodes().items():
+            if callable(getattr(node, "partition", None)):
+                node.partition(self.k)
+
+    def detach(self, model):
+        for _, node in model.nodes().items():
+            if callable(getattr(node, "partition", None)):
+                node.partition(None)
+
+    def place(self, tree):
+        tree.write_states([map_arrays(self._put, v) for v in tree.state_values()])
+        params = [[map_arrays(lambda a, b=(name == "_shards"): self._put(a, b), leaf) for leaf in leaves]
+                  for name, leaves in zip(tree.param_names(), tree.param_values())]
+        return tree.state_values(), params
+
+    def place_input(self, mantissa, lead: int):
+        return self._put(np.asarray(mantissa, dtype=brainstate.environ.dftype()))
+
+    def keep(self, x, lead: int = 0):
+        from jax.sharding import NamedSharding
+        spec = self._spec(jnp.shape(x))
+        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, spec)) if len(spec) else x
+
+    def keep_states(self, tree):
+        for st in tree.states:
+            st.value = map_arrays(self.keep, st.value)
+
+    def spike_bits(self, s, n_neurons: int, packed: bool):
+        s = self.keep(jnp.reshape(s, (n_neurons,)))
+        return self.keep_bytes(jnp.packbits(s)) if (n_neurons // self.k) % 8 == 0 else s
+
+    def keep_bytes(self, x):
+        from jax.sharding import NamedSharding, PartitionSpec
+        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, PartitionSpec(_netshard.AXIS)))
+
+    def gather(self, x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            from jax.experimental import multihost_utils
+            x = multihost_utils.process_allgather(x, tiled=True)
+        return np.asarray(x)
+
+    def tracing(self):
+        return _netshard.use_mesh(self.mesh)
 
 
 def _host_or_global(x):

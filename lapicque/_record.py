@@ -176,12 +176,8 @@ class Recorder:
                 results.append(SimulationResult(counts=cnt, first_step=first, last_step=last, **kw))
                 continue
             raster = self._raster(outs, k, n_steps)
-            if self.layout.is_sharded:
-                rows = int(np.prod(p.shape[:-1], dtype=np.int64))
-                raster = np.ascontiguousarray(raster).reshape(n_steps, rows, raster.shape[-1])
-                results.append(SimulationResult(packed=raster, **kw))
-            elif self.packed:
-                results.append(SimulationResult(packed=raster, **kw))
+            if raster.dtype == np.uint8:  # bits, packed along the last axis
+                results.append(SimulationResult(packed=self.layout.packed_rows(raster, p.shape, n_steps), **kw))
             else:
                 results.append(SimulationResult(dense=raster.reshape((n_steps,) + p.shape), **kw))
         self.all_traces = traces

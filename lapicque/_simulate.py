@@ -64,7 +64,7 @@ from . import _args
 from ._base import Neuron
 from ._cache import COMPILED
 from ._errors import NonFiniteStateError
-from ._layout import Sharded, SingleDevice, init_on_host, init_or_reset
+from ._layout import Sharded, ShardedNetwork, SingleDevice, init_on_host, init_or_reset
 from ._loop import RunConfig, build, first_non_finite
 from ._network_result import NetworkResult
 from ._progress import Progress, ProgressSink, want_progress
@@ -269,11 +269,12 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
         tree = ModuleTree(model)
         pops = find_populations(tree)
         single = len(pops) == 1 and pops[0].node is model
-        if devices is not None:
-            if not single:
-                raise ValueError("simulate: devices=... runs one neuron group across devices; networks run on "
-                                 "one device for now.")
+        if devices is not None and single:
             layout = Sharded(devices, pops[0].shape, _is_batched(model, pops[0].shape))
+        elif devices is not None:  # a network: synapses partitioned by postsynaptic block
+            layout = ShardedNetwork(devices, pops)
+            layout.attach(model)
+            tree = ModuleTree(model)
         traces = trace_states(tree, record)
         for p in pops:  # on concrete parameters, before they become arguments of the compiled run
             if isinstance(p.node, Neuron):
@@ -341,7 +342,7 @@ class _Run:
         recorder = self.recorder if cfg is self.cfg else Recorder(self.pops, {}, "count", self.layout, False)
         fn = build(self.tree, cfg, recorder, self.layout, self.current_fn, self.bar if cfg is self.cfg else None,
                    sink or ProgressSink())
-        with brainstate.environ.context(dt=cfg.dt_ms * u.ms):
+        with brainstate.environ.context(dt=cfg.dt_ms * u.ms), self.layout.tracing():
             return jax.jit(fn).lower(*self._arguments()).compile()
 
     def _compiled(self):
@@ -359,6 +360,12 @@ class _Run:
 
     def execute(self):
         """Run, check the final state for NaN / infinity, and return the results."""
+        try:
+            return self._execute()
+        finally:
+            self.layout.detach(self.tree.root)
+
+    def _execute(self):
         entry = self._compiled()
         sink = entry["sink"]
         sink.bar = self.bar

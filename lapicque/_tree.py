@@ -156,6 +156,10 @@ class ModuleTree:
     def state_values(self) -> List[Any]:
         return [s.value for s in self.states]
 
+    def param_names(self) -> List[str]:
+        """The attribute name of each group of :meth:`param_values`."""
+        return [name for _, name, _, _ in self._attrs]
+
     def param_values(self) -> List[List[Any]]:
         """The array leaves of every parameter attribute (Quantity leaves keep their unit)."""
         out = []
