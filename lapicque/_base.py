@@ -554,6 +554,10 @@ class Neuron(Dynamics):
         for name, spec in self._state_table().items():
             getattr(self, name).value = self._init_value(name, spec, batch_size)
 
+    def state_names(self):
+        """Names of every state variable this group holds (initialized or not), in a fixed order."""
+        return self._state_names()
+
     def _state_names(self):
         """Names of every state variable this group holds, in a fixed order."""
         return tuple(self._state_table())

@@ -50,7 +50,7 @@ class CheckpointDamagedError(ValueError):
 # arrays and quantities as msgpack extension objects
 # --------------------------------------------------------------------------
 def _array_fields(x) -> list:
-    arr = np.ascontiguousarray(np.asarray(x))
+    arr = np.require(np.asarray(x), requirements="C")  # (np.ascontiguousarray would make a scalar 1-d)
     if arr.dtype.hasobject or arr.dtype.fields is not None:
         raise TypeError(f"lapicque.save: cannot store an array of dtype {arr.dtype} (objects or records).")
     return [arr.dtype.str, list(arr.shape), arr.tobytes()]

@@ -206,7 +206,13 @@ class ShardedNetwork(SingleDevice):
         return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
 
     def attach(self, model):
-        for _, node in model.nodes().items():
+        from ._projections import FusedProj
+        nodes = [node for _, node in model.nodes().items()]
+        fused = [node for node in nodes if isinstance(node, FusedProj)]
+        if fused:
+            raise ValueError("simulate: FusedProj stacks its projections into one matrix, which is not cut across "
+                             "devices; call the projections one by one in a sharded network.")
+        for node in nodes:
             if callable(getattr(node, "partition", None)):
                 node.partition(self.k)
 

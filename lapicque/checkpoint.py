@@ -99,14 +99,22 @@ def _groups(module) -> Dict[str, Neuron]:
     return {_join(p): node for p, node in module.nodes().items() if isinstance(node, Neuron)}
 
 
-def _under(group: str, spath: str) -> bool:
-    return group == "" or spath.startswith(group + ".")
-
-
 def _other_states(module, groups) -> Dict[str, brainstate.State]:
-    """The states of ``module`` that no neuron group owns, by path."""
-    return {_join(p): s for p, s in module.states().items()
-            if not any(_under(g, _join(p)) for g in groups)}
+    """The states of ``module`` that are not a neuron group's own, by path.
+
+    Modules a group carries (e.g. the synapses a projection merges into the
+    postsynaptic group's before-update hooks) are other states too.
+    """
+    own = _own_paths(groups)
+    return {_join(p): s for p, s in module.states().items() if _join(p) not in own}
+
+
+def _own_paths(groups) -> set:
+    """The paths of the neuron groups' own states: their state variables and trainable parameters."""
+    def names(group):
+        trainable = [n for n in getattr(group, "_PARAMS", {}) if isinstance(getattr(group, n, None), brainstate.State)]
+        return list(group.state_names()) + trainable
+    return {(f"{g}.{name}" if g else name) for g, group in groups.items() for name in names(group)}
 
 
 def _leaves(value) -> Dict[str, Any]:
@@ -469,7 +477,8 @@ def load(path: PathLike, module, *, check_model: bool = True, check_params: bool
         if restore_params:
             updates += _trainable_updates(where, gpath, group, content["groups"][gpath])
     others = _other_states(module, groups)
-    saved_others = [p for p in content["states"] if not any(_under(g, p) for g in groups)]
+    own = _own_paths(groups)
+    saved_others = [p for p in content["states"] if p not in own]
     _match_names(where, "states outside the neuron groups", saved_others, others,
                  " Initialize the module first (brainstate.nn.init_all_states(module)) with the saved batch size.")
     updates += _other_updates(where, content, others, check_params, restore_params)

@@ -572,3 +572,41 @@ def test_network_checks_every_group_and_state(tmp_path):
     for p, s in _state_items(half):
         if p.startswith("exc."):
             _assert_bitwise(s.value, exc_before[p], f"{p} after a failed load")
+
+
+def test_scalar_states_keep_their_shape(tmp_path):
+    """A 0-d state (e.g. a delay line's pointer) comes back 0-d."""
+    import brainstate
+
+    class WithCounter(brainstate.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.n = lq.LIF(3)
+            self.count = brainstate.ShortTermState(jnp.asarray(7, dtype=jnp.int32))
+
+    net = WithCounter()
+    net.n.init_state()
+    path = lq.save(str(tmp_path / "c.ckpt"), net)
+    fresh = WithCounter()
+    fresh.n.init_state()
+    fresh.count.value = jnp.asarray(0, dtype=jnp.int32)
+    lq.load(path, fresh)
+    assert fresh.count.value.shape == () and int(fresh.count.value) == 7
+
+
+def test_synapses_merged_into_a_group_are_saved_and_restored(tmp_path):
+    """AlignPostProj keeps its synapse in the postsynaptic group's before-update hooks: it is part of the checkpoint."""
+    from _ei_shard_net import EINet
+    brainstate.environ.set(dt=0.1 * u.ms)
+    net = EINet(n_e=96, n_i=32)
+    brainstate.nn.init_all_states(net)
+    lq.simulate(net, None, 20 * u.ms, init=False)
+    assert float(np.abs(np.asarray(u.get_mantissa(net.EE.syn.g.value))).max()) > 0
+    path = lq.save(str(tmp_path / "net.ckpt"), net)
+    fresh = EINet(n_e=96, n_i=32)
+    brainstate.nn.init_all_states(fresh)
+    lq.load(path, fresh)
+    fs = fresh.states()
+    for k, v in net.states().items():
+        np.testing.assert_array_equal(np.asarray(u.get_mantissa(fs[k].value)), np.asarray(u.get_mantissa(v.value)),
+                                      err_msg=".".join(map(str, k)))

@@ -41,8 +41,25 @@ for name, delay in (("one_step", 0.1 * u.ms), ("several_steps", 2.5 * u.ms)):
     out[name]["collectives"] = sharding.collectives(hlo)
     out[name]["all_gathers"] = sum("all-gather(" in l or "all-gather-start(" in l for l in body)
     out[name]["gathered_words"] = sorted(re.findall(r"= (\w+\[\d+\])\S* all-gather(?:-start)?\(", hlo))
-a, b, _ = same_start(0.1 * u.ms, devices=4, spikes="count")
+a, b, net = same_start(0.1 * u.ms, devices=4, spikes="count")
 out["count"] = all(np.array_equal(a[p].spike_count, b[p].spike_count) for p in a)
+# a checkpoint of the sharded network's state loads into a fresh network, value for value
+import os, tempfile
+path = lq.save(os.path.join(tempfile.mkdtemp(), "net.ckpt"), net)
+fresh = EINet()
+import brainstate
+brainstate.nn.init_all_states(fresh)
+lq.load(path, fresh)
+out["checkpoint"] = all(np.array_equal(np.asarray(u.get_mantissa(v.value)),
+                                       np.asarray(u.get_mantissa(fresh.states()[k].value)))
+                        for k, v in net.states().items())
+try:
+    fused = EINet()
+    fused.both = lq.FusedProj(fused.EE, fused.EI)
+    lq.simulate(fused, None, 1 * u.ms, devices=4)
+    out["fused"] = "no error"
+except ValueError as e:
+    out["fused"] = str(e)
 try:
     lq.simulate(EINet(n_e=770, n_i=254), None, 1 * u.ms, devices=4)
     out["uneven"] = "no error"
@@ -111,10 +128,12 @@ def test_the_only_collective_is_one_all_gather_of_spike_bits_per_projection(runs
     assert c["gathered_words"] == ["u32[24]", "u32[24]", "u32[8]", "u32[8]"]  # 768 / 32 (E), 256 / 32 (I)
 
 
-def test_count_mode_and_uneven_sizes(runs):
+def test_count_mode_checkpoint_and_clear_errors(runs):
     r = runs["four"]
     assert r["count"]
     assert "population 'E' has 770 neurons, which 4 devices do not divide" in r["uneven"]
+    assert "FusedProj" in r["fused"]
+    assert r["checkpoint"]
 
 
 def test_two_processes_through_jax_distributed(runs):
