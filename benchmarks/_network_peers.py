@@ -30,8 +30,16 @@ C_M, G_L, V_TH, V_RESET, T_REF, DT = 200., 10., -50., -60., 5., 0.1  # pF, nS, m
 
 
 def _peak_mb():
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return self_kb / 1024.
+    """Peak resident memory of this process (MiB): VmHWM, which exec resets (ru_maxrss keeps the parent's)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
 
 
 def _rates(counts, n_e, seconds):
@@ -95,7 +103,8 @@ def brian2(spec, net):
     counts = np.asarray(mon.count)
     return dict(build_s=build, compile_s=compile_s, run_s=run, first_s=run + (compile_s or 0.), cpu_s=cpu,
                 rates=_rates(counts, int(net["n_e"]), seconds), version=b2.__version__,
-                note="cpp_standalone, 1 thread, g++" if standalone else "runtime, numpy target")
+                note="cpp_standalone, 1 thread, g++ (memory: the Python process; the binary runs as its child)" if standalone
+                else "runtime, numpy target")
 
 
 def _nest_neurons(nest, model, n, V0):

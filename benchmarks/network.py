@@ -209,6 +209,14 @@ def run_jax(spec, net):
 # orchestration: one process per run
 # --------------------------------------------------------------------------------------------------------------------
 def _peak_rss_mb():
+    """Peak resident memory of this process (MiB): VmHWM, which exec resets (ru_maxrss keeps the parent's)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.
+    except OSError:
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
 
