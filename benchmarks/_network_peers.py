@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -79,8 +80,9 @@ def brian2(spec, net):
     import brian2 as b2
     standalone = spec["impl"] == "brian2-standalone"
     seconds = spec["duration_s"]
+    build_dir = tempfile.mkdtemp(prefix="lq_b2_") if standalone else None
     if standalone:
-        b2.set_device("cpp_standalone", directory=tempfile.mkdtemp(prefix="lq_b2_"), build_on_run=False)
+        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
     else:
         b2.prefs.codegen.target = "numpy"
     b2.defaultclock.dt = DT * b2.ms
@@ -90,7 +92,7 @@ def brian2(spec, net):
     if standalone:
         network.run(seconds * b2.second)
         t1 = time.perf_counter()
-        b2.device.build(run=True, compile=True, clean=True)
+        b2.device.build(directory=build_dir, run=True, compile=True, clean=True)  # default would be ./output
         total = time.perf_counter() - t1
         run = float(b2.device._last_run_time)
         compile_s = total - run  # code generation, compiler and the binary's start/IO
@@ -101,6 +103,8 @@ def brian2(spec, net):
         run, cpu = time.perf_counter() - t1, time.process_time() - c1
         compile_s = None  # numpy target: code generation happens inside the (timed) run
     counts = np.asarray(mon.count)
+    if build_dir:
+        shutil.rmtree(build_dir, ignore_errors=True)
     return dict(build_s=build, compile_s=compile_s, run_s=run, first_s=run + (compile_s or 0.), cpu_s=cpu,
                 rates=_rates(counts, int(net["n_e"]), seconds), version=b2.__version__,
                 note="cpp_standalone, 1 thread, g++ (memory: the Python process; the binary runs as its child)" if standalone

@@ -323,6 +323,8 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     conns = sorted({r["conn"] for r in rows})
+    if not conns:
+        return None
     fig, axes = plt.subplots(1, len(conns), figsize=(5.5 * len(conns), 4.2), squeeze=False)
     for ax, conn in zip(axes[0], conns):
         for impl in IMPLS:
@@ -332,7 +334,8 @@ def plot(rows, path):
                 ax.loglog(*zip(*pts), "o-", label=impl)
         ax.set(title=f"COBA, {conn}", xlabel="neurons N", ylabel="seconds per biological second")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.lines:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
