@@ -185,13 +185,14 @@ def simulate(
 
     Notes
     -----
-    Every state value and every array parameter (including the mantissa of
-    a scalar quantity such as ``tau = 10 * u.ms``) enters the compiled
-    program as an argument; the program is cached by the module's structure
-    and the run's settings, so changing a parameter never returns a stale
-    result, modules of the same structure share one program, and a module
-    is freed once you drop it.  Plain Python settings (``spk_reset``, a
-    float attribute) are part of the structure: changing one compiles anew.
+    Every state value and every array parameter (e.g. a per-neuron ``tau``)
+    enters the compiled program as an argument; the program is cached by the
+    module's structure and the run's settings, so modules of the same
+    structure share one program and a module is freed once you drop it.
+    Scalar parameters (``tau = 10 * u.ms``) and plain Python settings
+    (``spk_reset``, a float attribute) are part of the structure, by value:
+    XLA folds them into the step, and changing one compiles anew, so a
+    result is never stale.
 
     Step ``i`` runs with ``t = t0 + i * dt``; its result (spikes and states)
     represents time ``t0 + (i + 1) * dt``.  The whole run is one call of a

@@ -17,10 +17,10 @@ What counts as what, for each attribute of each module in the tree:
     its value is an argument (found through ``module.states()``);
 a sub-module
     walked in turn (found through ``module.nodes()``);
-a ``jax.Array`` or a ``saiunit.Quantity``
+a ``jax.Array`` or a ``saiunit.Quantity`` with elements
     its array leaves are arguments (a Quantity's unit is structure), also
     inside lists, tuples, dicts and other pytrees (e.g. sparse matrices);
-    the mantissa of a scalar Quantity (``tau = 10 * u.ms``) is an argument too;
+    a scalar (``tau = 10 * u.ms``) is structure, by value, so XLA can fold it;
 anything else
     structure: numbers, strings and containers by value, NumPy arrays by
     content, sub-modules by their path in the tree, functions and other
@@ -80,6 +80,8 @@ class _Keyer:
                 return self._identity(obj)
             return ("np", arr.dtype.str, arr.shape, hashlib.sha1(np.ascontiguousarray(arr).tobytes()).hexdigest())
         if isinstance(obj, jax.Array):
+            if obj.ndim == 0 and not isinstance(obj, jax.core.Tracer):  # a scalar: by value
+                return ("scalar", str(obj.dtype), np.asarray(obj).item())
             return ("array", str(obj.dtype), tuple(obj.shape), self._identity(obj))
         if isinstance(obj, (tuple, list)):
             return (type(obj).__name__,) + tuple(self.key(x, depth + 1) for x in obj)
@@ -213,8 +215,15 @@ class ModuleTree:
 
 
 def _is_param_leaf(x) -> bool:
-    """An attribute leaf that enters the compiled run as an argument: arrays and Quantities."""
-    return isinstance(x, (jax.Array, u.Quantity))
+    """An attribute leaf that enters the compiled run as an argument: arrays (and Quantities) with elements.
+
+    A scalar (``tau = 10 * u.ms``) stays a compile-time constant, keyed by its value: XLA folds it into the
+    step (``exp(-dt / tau)`` computed once, a division by ``tau`` becomes a multiplication), which a runtime
+    argument would prevent; a changed scalar compiles anew, never stale.
+    """
+    if isinstance(x, u.Quantity):
+        return np.ndim(x.mantissa) > 0
+    return isinstance(x, jax.Array) and x.ndim > 0
 
 
 def _quantity_mantissa(q):

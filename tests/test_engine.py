@@ -57,14 +57,17 @@ def test_changed_plain_attribute_of_a_custom_model_is_not_served_stale(attr, val
     assert not np.array_equal(before, after)
 
 
-def test_parameters_are_arguments_so_one_program_serves_every_value():
+def test_array_parameters_are_arguments_so_one_program_serves_every_value():
     COMPILED.clear()
-    a = lq.simulate(lq.LIFRef(40, tau=10 * u.ms), I, 30 * u.ms, record="V")
-    b = lq.simulate(lq.LIFRef(40, tau=5 * u.ms, tau_ref=3 * u.ms), I, 30 * u.ms, record="V")
-    assert len(COMPILED) == 1
-    ref = lq.LIFRef(40, tau=5 * u.ms, tau_ref=3 * u.ms)
+    taus = np.linspace(5., 15., 40)
+    a = lq.simulate(lq.LIFRef(40, tau=taus * u.ms), I, 30 * u.ms, record="V")
+    b = lq.simulate(lq.LIFRef(40, tau=taus[::-1] * u.ms, tau_ref=3 * u.ms), I, 30 * u.ms, record="V")
+    assert len(COMPILED) == 2  # tau_ref is a scalar: compiled in (by value), so XLA can fold it
+    c = lq.simulate(lq.LIFRef(40, tau=np.full(40, 7.) * u.ms, tau_ref=3 * u.ms), I, 30 * u.ms, record="V")
+    assert len(COMPILED) == 2  # another per-neuron tau: the same program
+    ref = lq.LIFRef(40, tau=taus[::-1] * u.ms, tau_ref=3 * u.ms)
     np.testing.assert_array_equal(b.spike_raster(), lq.simulate(ref, I, 30 * u.ms).spike_raster())
-    assert b.spike_count.sum() > a.spike_count.sum()
+    assert not np.array_equal(a.spike_count, b.spike_count) and not np.array_equal(b.spike_count, c.spike_count)
 
 
 def test_structure_changes_compile_anew():
