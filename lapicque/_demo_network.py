@@ -78,7 +78,7 @@ def network_section(ctx: Context) -> Section:
         axes[1].plot(t, rate, color=color, lw=1.0, label=label)
     axes[1].set(xlabel="time (ms)", ylabel="rate (Hz)", title="population rates (5 ms box filter)")
     axes[1].legend(loc="upper right", fontsize=8)
-    bins = np.linspace(0, 2, 41)
+    bins = np.linspace(0, 3, 61)
     for sl, label, color in ((slice(0, n_e), "E", lplot.COLORS[0]), (slice(n_e, n), "I", lplot.COLORS[3])):
         part = cv[sl]
         axes[2].hist(part[np.isfinite(part)], bins=bins, alpha=0.6, color=color, label=label)
