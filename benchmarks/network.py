@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from ._common import RESULTS_DIR, Table, load_average, version_of, write_results
+from ._network_peers import _peak_mb  # the peers' workers measure memory the same way
 
 HERE = Path(__file__).resolve().parent
 PEERS_SCRIPT = HERE / "_network_peers.py"
@@ -208,19 +209,6 @@ def run_jax(spec, net):
 # --------------------------------------------------------------------------------------------------------------------
 # orchestration: one process per run
 # --------------------------------------------------------------------------------------------------------------------
-def _peak_rss_mb():
-    """Peak resident memory of this process (MiB): VmHWM, which exec resets (ru_maxrss keeps the parent's)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
-
-
 def _xla_pool_of_one():
     """Create XLA's CPU client while this process may run on one core only, so its intra-op pool has one thread.
 
@@ -244,7 +232,7 @@ def worker(spec_path):
     if spec["impl"].endswith("-pool1"):
         _xla_pool_of_one()
     out = run_jax(spec, dict(np.load(spec["net_file"])))
-    out["peak_mb"] = _peak_rss_mb()
+    out["peak_mb"] = _peak_mb()
     print("RESULT " + json.dumps(out), flush=True)
 
 
