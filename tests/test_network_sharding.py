@@ -4,19 +4,11 @@ Multi-device checks run in subprocesses (the flag that gives JAX several CPU dev
 starts): one with 4 devices, and two processes with 2 devices each through jax.distributed.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-import saiunit as u
 
-from test_sharding import _free_port, _result
-
-ROOT = Path(__file__).resolve().parents[1]
+from _procs import run_four_and_two_hosts
 
 FOUR = r'''
 import json, re, sys
@@ -85,27 +77,7 @@ print("RESULT " + json.dumps({"devices": len(jax.devices()), "n": int(sum(a[p].s
 
 @pytest.fixture(scope="module")
 def runs():
-    base = os.environ.get("XLA_FLAGS", "")
-    env4 = {**os.environ, "JAX_PLATFORMS": "cpu",
-            "XLA_FLAGS": (base + " --xla_force_host_platform_device_count=4").strip()}
-    env2 = {**os.environ, "JAX_PLATFORMS": "cpu",
-            "XLA_FLAGS": (base + " --xla_force_host_platform_device_count=2").strip()}
-    address = f"localhost:{_free_port()}"
-    procs = {"four": subprocess.Popen([sys.executable, "-c", FOUR], env=env4, cwd=ROOT, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True)}
-    for i in range(2):
-        procs[f"host{i}"] = subprocess.Popen([sys.executable, "-c", TWO_HOSTS, address, str(i)], env=env2, cwd=ROOT,
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = {}
-    try:
-        for key, p in procs.items():
-            stdout, stderr = p.communicate(timeout=600)
-            out[key] = _result(stdout) if p.returncode == 0 else {"error": stderr[-4000:]}
-    finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.kill()
-    return out
+    return run_four_and_two_hosts(FOUR, TWO_HOSTS)
 
 
 @pytest.mark.parametrize("case", ["one_step", "several_steps"])

@@ -6,11 +6,7 @@ XLA dumps every compiled ``simulate`` program (after SPMD partitioning) into a f
 below each assert one part of that.  A few single-device checks run in this process.
 """
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +15,7 @@ import saiunit as u
 
 import lapicque as lq
 from lapicque import sharding
-
-ROOT = Path(__file__).resolve().parents[1]
+from _procs import run_four_and_two_hosts
 
 SCRIPT = r'''
 import json, re, sys, time
@@ -182,43 +177,12 @@ print("RESULT " + json.dumps(out), flush=True)
 '''
 
 
-def _result(out):
-    return json.loads([x for x in out.splitlines() if x.startswith("RESULT ")][-1][len("RESULT "):])
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def processes(tmp_path_factory):
     """Start the 4-device process and the two jax.distributed processes together; collect their findings."""
     dump = tmp_path_factory.mktemp("hlo")
-    base = os.environ.get("XLA_FLAGS", "")
-    four_env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": (
-        base + f" --xla_force_host_platform_device_count=4 --xla_dump_to={dump}"
-        " --xla_dump_hlo_module_re=.*lapicque_run.*").strip()}
-    two_env = {**os.environ, "JAX_PLATFORMS": "cpu",
-               "XLA_FLAGS": (base + " --xla_force_host_platform_device_count=2").strip()}
-    address = f"localhost:{_free_port()}"
-    procs = {"four": subprocess.Popen([sys.executable, "-c", SCRIPT], env=four_env, cwd=ROOT,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)}
-    for i in range(2):
-        procs[f"host{i}"] = subprocess.Popen([sys.executable, "-c", MULTIHOST, address, str(i)], env=two_env,
-                                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = {}
-    try:
-        for key, p in procs.items():
-            stdout, stderr = p.communicate(timeout=600)
-            out[key] = _result(stdout) if p.returncode == 0 else {"error": stderr[-4000:]}
-    finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.kill()
+    out = run_four_and_two_hosts(SCRIPT, MULTIHOST,
+                                 f"--xla_dump_to={dump} --xla_dump_hlo_module_re=.*lapicque_run.*")
     out["four"]["dump"] = dump
     return out
 
