@@ -289,34 +289,6 @@ def reset_potential(V, spk, V_th, V_reset, mode: str):
     return out + jax.lax.stop_gradient(exact)
 
 
-def scaled_spike(spk_fun, num, den):
-    """``spk_fun(num / den)`` for ``den > 0``, without the division in the forward pass.
-
-    A ``braintools.surrogate`` function is the Heaviside step ``x >= 0`` in
-    the forward pass, and ``num / den >= 0`` exactly when ``num >= 0`` (for
-    ``den > 0`` and a ``num`` that is zero or a normal float, as any
-    difference of two potentials in mV is).  So the forward value is the
-    step of ``num``, and the division -- a per-element divide when ``den``
-    is a state, e.g. Gif's ``V_th - V_reset`` -- is only computed for the
-    derivative, which is that of ``spk_fun(num / den)`` unchanged.  Other
-    callables are called on ``num / den`` as they are.
-    """
-    if not isinstance(spk_fun, braintools.surrogate.Surrogate):
-        return spk_fun(num / den)
-    return _stepped_surrogate(spk_fun, num, den)
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _stepped_surrogate(spk_fun, num, den):
-    return (num >= 0).astype(jnp.result_type(num, den))
-
-
-@_stepped_surrogate.defjvp
-def _stepped_surrogate_jvp(spk_fun, primals, tangents):
-    num, den = primals
-    return jax.jvp(lambda a, b: spk_fun(a / b), (num, den), tangents)
-
-
 # --------------------------------------------------------------------------
 # the base class
 # --------------------------------------------------------------------------

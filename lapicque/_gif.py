@@ -6,7 +6,7 @@ import braintools
 import jax.numpy as jnp
 import saiunit as u
 
-from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mA, mV, ms, ohm, per_ms, reset_potential, scaled_spike
+from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mA, mV, ms, ohm, per_ms, reset_potential
 from ._integrate import exp_euler
 from ._refractory import Refractory
 
@@ -163,10 +163,6 @@ class Gif(Neuron):
 
     def _spike_scale(self, s, p):
         return jnp.maximum(s["V_th"] - p["V_reset"], _MIN_SCALE_MV)
-
-    def _spike(self, s, p):
-        # the same spikes and surrogate gradient, without a per-element division in the forward pass
-        return scaled_spike(self.spk_fun, s["V"] - s["V_th"], self._spike_scale(s, p))
 
     def _reset(self, s, spk, p):
         V_th = s["V_th"]

@@ -409,19 +409,20 @@ def test_izhikevich_sharded():
 
 
 # --------------------------------------------------------------------------------------
-# formulation for speed, same values: the spike without the division (Gif)
+# formulation for speed, same values: exprel without expm1 (float32)
 # --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("spk_fun", [lambda: __import__("braintools").surrogate.ReluGrad(),
-                                     lambda: __import__("braintools").surrogate.Sigmoid(),
-                                     lambda: (lambda x: jax.nn.sigmoid(4. * x))])
-def test_scaled_spike_equals_spk_fun_of_the_ratio(spk_fun):
-    from lapicque._base import scaled_spike
-    f = spk_fun()
-    rng = np.random.default_rng(0)
-    num = jnp.asarray(np.r_[rng.normal(0., 2., 200), 0., -0., 1e-3, -1e-3].astype(np.float32))
-    den = jnp.asarray(rng.uniform(1e-6, 30., num.shape).astype(np.float32))
-    np.testing.assert_array_equal(scaled_spike(f, num, den), f(num / den))
-    g1 = jax.grad(lambda a, b: jnp.sum(scaled_spike(f, a, b) * jnp.arange(a.size)), argnums=(0, 1))(num, den)
-    g2 = jax.grad(lambda a, b: jnp.sum(f(a / b) * jnp.arange(a.size)), argnums=(0, 1))(num, den)
-    for x, y in zip(g1, g2):
-        np.testing.assert_array_equal(x, y)
+def test_float32_exprel_and_its_derivative_match_float64():
+    """phi(z) = expm1(z)/z and phi'(z) from float64 closed forms, over |z| in [1e-9, 30] and z = 0."""
+    from lapicque._integrate import exprel
+    from tolerances import EXPREL_F32_RTOL
+    mag = np.logspace(-9, np.log10(30.), 4001)
+    z = np.r_[-mag, 0., mag].astype(np.float32)
+    zd = z.astype(np.float64)
+    nz = np.where(zd == 0, 1., zd)
+    phi = np.where(zd == 0, 1., np.expm1(nz) / nz)
+    # phi'(z) = ((z - 1) e^z + 1) / z^2, written without cancellation near 0 through its series
+    dphi = np.where(np.abs(zd) < 1e-3, 0.5 + zd / 3 + zd ** 2 / 8, ((zd - 1.) * np.expm1(nz) + nz) / nz ** 2)
+    got = np.asarray(exprel(jnp.asarray(z)))
+    np.testing.assert_allclose(got, phi, rtol=EXPREL_F32_RTOL, atol=0)
+    got_d = np.asarray(jax.vmap(jax.grad(exprel))(jnp.asarray(z)))
+    np.testing.assert_allclose(got_d, dphi, rtol=EXPREL_F32_RTOL, atol=0)

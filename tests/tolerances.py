@@ -97,6 +97,9 @@ GUARD_V_ABOVE_CUTOFF_MV = 0.
 #: one float32 exponential-Euler step against the float64 formula: a few ulps of |V| <= 80 mV
 #: (ulp 7.6e-6 mV) plus the relative error of exp/exprel in float32 (~1e-6) on the increment
 F32_STEP_RTOL = 2e-6
+#: lapicque's float32 exprel (Taylor below |z| = 0.5, (exp(z) - 1)/z above) and its derivative against
+#: float64: the cancellation in exp(z) - 1 at |z| = 0.5 gives ~2e-7 (value) and ~6e-7 (derivative)
+EXPREL_F32_RTOL = 1e-6
 F32_STEP_ATOL_MV = 5e-5
 #: lapicque vs the reference, same float32 formulas: bitwise for the linear models in practice,
 #: allow a few ulps (the reference sums -R w + R I separately; we use R (I - w))
