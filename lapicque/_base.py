@@ -278,15 +278,29 @@ def reset_potential(V, spk, V_th, V_reset, mode: str):
     """Apply the spike reset to ``V`` given the surrogate spike ``spk``.
 
     ``soft``: ``V - (V_th - V_reset) * spk``.
-    ``hard``: ``V - (stop_gradient(V) - V_reset) * spk``; the forward value is
-    then corrected (without changing gradients) so that a spiking neuron lands
-    exactly on ``V_reset`` rather than within a rounding error of it.
+    ``hard``: ``V - (stop_gradient(V) - V_reset) * spk`` for gradients; its
+    forward value is exactly ``V_reset`` where ``spk > 0.5`` (no rounding
+    error) and ``V - (V - V_reset) * spk`` elsewhere (``V`` for ``spk = 0``).
     """
     if mode == "soft":
         return V - (V_th - V_reset) * spk
-    out = V - (jax.lax.stop_gradient(V) - V_reset) * spk
-    exact = jnp.where(spk > 0.5, V_reset - out, jnp.zeros_like(out))
-    return out + jax.lax.stop_gradient(exact)
+    return _hard_reset(V, spk, V_reset)
+
+
+@jax.custom_jvp
+def _hard_reset(V, spk, V_reset):
+    # a custom JVP keeps the forward pass to one select (before: the gradient formula plus a
+    # stop-gradient correction, seven operations per neuron, which pushed XLA's cost model into
+    # splitting the kernel across threads)
+    return jnp.where(spk > 0.5, V_reset, V - (V - V_reset) * spk)
+
+
+@_hard_reset.defjvp
+def _hard_reset_jvp(primals, tangents):
+    V, spk, V_reset = primals
+    dV, dspk, dV_reset = tangents
+    # the derivative of V - (stop_gradient(V) - V_reset) * spk
+    return _hard_reset(V, spk, V_reset), dV - (V - V_reset) * dspk + spk * dV_reset
 
 
 # --------------------------------------------------------------------------

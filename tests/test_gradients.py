@@ -266,6 +266,25 @@ def test_reset_potential_gradient(spk_reset):
     assert float(dth) == (-1.0 if spk_reset == "soft" else 0.0)
 
 
+@pytest.mark.parametrize("spk_reset", ["soft", "hard"])
+def test_reset_potential_through_the_spike(spk_reset):
+    """d V_post / d spk = -(V_th - V_reset) (soft) or -(V - V_reset) (hard, V itself not differentiated);
+    a hard reset lands exactly on V_reset, and no spike leaves V and its gradient untouched."""
+    from lapicque._base import reset_potential
+
+    V, V_th, V_reset = jnp.float32(-49.7), jnp.float32(-50.), jnp.float32(-65.3)
+    post = lambda v, spk: reset_potential(v, spk, V_th, V_reset, spk_reset)  # noqa: E731
+    for spk in (0., 1.):
+        dV, dspk = jax.grad(post, argnums=(0, 1))(V, jnp.float32(spk))
+        assert float(dV) == 1.0
+        assert float(dspk) == pytest.approx(-float((V_th if spk_reset == "soft" else V) - V_reset), rel=1e-6)
+    assert float(post(V, jnp.float32(0.))) == float(V)
+    if spk_reset == "hard":
+        # bit-exact V_reset for any V (no `V - (V - V_reset)` rounding)
+        Vs = jnp.linspace(-80., 40., 1001, dtype=jnp.float32)
+        assert bool(jnp.all(post(Vs, jnp.ones_like(Vs)) == V_reset))
+
+
 # --------------------------------------------------------------------------
 # refractory bookkeeping
 # --------------------------------------------------------------------------
