@@ -274,33 +274,35 @@ def env_t_ms() -> jax.Array:
 # --------------------------------------------------------------------------
 # shared reset rule
 # --------------------------------------------------------------------------
-def reset_potential(V, spk, V_th, V_reset, mode: str):
+def reset_potential(V, spk, V_th, V_reset, mode: str, binary: bool = False):
     """Apply the spike reset to ``V`` given the surrogate spike ``spk``.
 
     ``soft``: ``V - (V_th - V_reset) * spk``.
     ``hard``: ``V - (stop_gradient(V) - V_reset) * spk`` for gradients; its
     forward value is exactly ``V_reset`` where ``spk > 0.5`` (no rounding
     error) and ``V - (V - V_reset) * spk`` elsewhere (``V`` for ``spk = 0``).
+    ``binary=True`` promises spikes in {0, 1} (a ``braintools.surrogate``
+    function's forward pass): the forward value is then one select.
     """
     if mode == "soft":
         return V - (V_th - V_reset) * spk
-    return _hard_reset(V, spk, V_reset)
+    return _hard_reset(V, spk, V_reset, bool(binary))
 
 
-@jax.custom_jvp
-def _hard_reset(V, spk, V_reset):
-    # a custom JVP keeps the forward pass to one select (before: the gradient formula plus a
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _hard_reset(V, spk, V_reset, binary):
+    # a custom JVP keeps the forward pass to a select (before: the gradient formula plus a
     # stop-gradient correction, seven operations per neuron, which pushed XLA's cost model into
     # splitting the kernel across threads)
-    return jnp.where(spk > 0.5, V_reset, V - (V - V_reset) * spk)
+    return jnp.where(spk > 0.5, V_reset, V if binary else V - (V - V_reset) * spk)
 
 
 @_hard_reset.defjvp
-def _hard_reset_jvp(primals, tangents):
+def _hard_reset_jvp(binary, primals, tangents):
     V, spk, V_reset = primals
     dV, dspk, dV_reset = tangents
     # the derivative of V - (stop_gradient(V) - V_reset) * spk
-    return _hard_reset(V, spk, V_reset), dV - (V - V_reset) * dspk + spk * dV_reset
+    return _hard_reset(V, spk, V_reset, binary), dV - (V - V_reset) * dspk + spk * dV_reset
 
 
 # --------------------------------------------------------------------------
@@ -793,9 +795,13 @@ class Neuron(Dynamics):
     def _reset(self, s, spk, p):
         """Post-spike jumps; default: reset V only."""
         s = dict(s)
-        V_th = self._threshold(s, p)
-        s["V"] = reset_potential(s["V"], spk, V_th, p["V_reset"], self.spk_reset)
+        s["V"] = self._reset_V(s["V"], spk, self._threshold(s, p), p["V_reset"])
         return s
+
+    def _reset_V(self, V, spk, V_th, V_reset):
+        """:func:`reset_potential` with this model's reset rule (and binary spikes from a surrogate)."""
+        binary = isinstance(self.spk_fun, braintools.surrogate.Surrogate)
+        return reset_potential(V, spk, V_th, V_reset, self.spk_reset, binary=binary)
 
     def _step(self, s, I, dI, dt, p):  # pragma: no cover - abstract
         """One step of the dynamics from the post-reset state ``s`` with total current ``I`` (mA).

@@ -6,7 +6,7 @@ import braintools
 import jax.numpy as jnp
 import saiunit as u
 
-from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mA, mV, ms, ohm, per_ms, reset_potential
+from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mA, mV, ms, ohm, per_ms
 from ._integrate import exp_euler
 from ._refractory import Refractory
 
@@ -168,7 +168,7 @@ class Gif(Neuron):
         V_th = s["V_th"]
         return {
             # a threshold below V_reset must not make the soft reset *raise* V
-            "V": reset_potential(s["V"], spk, jnp.maximum(V_th, p["V_reset"]), p["V_reset"], self.spk_reset),
+            "V": self._reset_V(s["V"], spk, jnp.maximum(V_th, p["V_reset"]), p["V_reset"]),
             "I1": s["I1"] + spk * (p["R1"] * s["I1"] + p["A1"] - s["I1"]),
             "I2": s["I2"] + spk * (p["R2"] * s["I2"] + p["A2"] - s["I2"]),
             "V_th": V_th + spk * (jnp.maximum(p["V_th_reset"], V_th) - V_th),

@@ -5,7 +5,7 @@ from typing import Callable
 import braintools
 import saiunit as u
 
-from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mV, ms, ohm, reset_potential
+from ._base import DIMENSIONLESS, Neuron, Param, StateSpec, mV, ms, ohm
 from ._integrate import exp_euler
 from ._refractory import Refractory
 
@@ -96,7 +96,7 @@ class IF(Neuron):
         return (s["V"] - p["V_th"]) / p["V_th"]
 
     def _reset(self, s, spk, p):
-        return {"V": reset_potential(s["V"], spk, p["V_th"], 0., self.spk_reset)}
+        return {"V": self._reset_V(s["V"], spk, p["V_th"], 0.)}
 
     def _step(self, s, I, dI, dt, p):
         return {"V": _leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], 0.)}
@@ -368,7 +368,7 @@ class ALIF(Neuron):
         return (s["V"] - self._threshold(s, p)) / (p["V_th"] - p["V_reset"])
 
     def _reset(self, s, spk, p):
-        return {"V": reset_potential(s["V"], spk, p["V_th"], p["V_reset"], self.spk_reset), "a": s["a"] + spk}
+        return {"V": self._reset_V(s["V"], spk, p["V_th"], p["V_reset"]), "a": s["a"] + spk}
 
     def _step(self, s, I, dI, dt, p):
         V = _leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], p["V_rest"])

@@ -280,9 +280,16 @@ def test_reset_potential_through_the_spike(spk_reset):
         assert float(dspk) == pytest.approx(-float((V_th if spk_reset == "soft" else V) - V_reset), rel=1e-6)
     assert float(post(V, jnp.float32(0.))) == float(V)
     if spk_reset == "hard":
-        # bit-exact V_reset for any V (no `V - (V - V_reset)` rounding)
+        # bit-exact V_reset for any V (no `V - (V - V_reset)` rounding); the binary form (spikes of a
+        # braintools surrogate) has the same values and derivatives for spikes in {0, 1}
         Vs = jnp.linspace(-80., 40., 1001, dtype=jnp.float32)
         assert bool(jnp.all(post(Vs, jnp.ones_like(Vs)) == V_reset))
+        spikes = (jnp.arange(Vs.size) % 3 == 0).astype(jnp.float32)
+        both = [lambda v, k, b=b: reset_potential(v, k, V_th, V_reset, "hard", binary=b) for b in (False, True)]
+        np.testing.assert_array_equal(both[0](Vs, spikes), both[1](Vs, spikes))
+        g = [jax.grad(lambda v, k, f=f: jnp.sum(f(v, k) * Vs), argnums=(0, 1))(Vs, spikes) for f in both]
+        for a, b in zip(*g):
+            np.testing.assert_array_equal(a, b)
 
 
 # --------------------------------------------------------------------------
