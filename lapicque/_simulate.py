@@ -63,6 +63,7 @@ import saiunit as u
 from . import _args
 from ._base import Neuron
 from ._cache import COMPILED
+from ._compile import compile_lowered
 from ._errors import NonFiniteStateError
 from ._layout import Sharded, ShardedNetwork, SingleDevice, init_on_host, init_or_reset
 from ._loop import RunConfig, build, first_non_finite
@@ -344,7 +345,7 @@ class _Run:
         fn = build(self.tree, cfg, recorder, self.layout, self.current_fn, self.bar if cfg is self.cfg else None,
                    sink or ProgressSink())
         with brainstate.environ.context(dt=cfg.dt_ms * u.ms), self.layout.tracing():
-            return jax.jit(fn).lower(*self._arguments()).compile()
+            return compile_lowered(jax.jit(fn).lower(*self._arguments()))
 
     def _compiled(self):
         key = self._key(self.cfg)

@@ -124,6 +124,31 @@ def test_fifty_simulated_models_are_all_freed():
     assert sum(r() is not None for r in refs) == 0
 
 
+@pytest.mark.parametrize("name", ["ALIF", "Gif", "AdQuaIFRef"])
+def test_compile_options_change_no_value_and_an_unknown_one_is_dropped(name, monkeypatch):
+    """simulate's CPU compile option (copy-insertion region analysis) only decides buffer reuse: the same
+    spikes and traces without it; an option this XLA does not know is left out, not an error."""
+    from lapicque import _compile
+
+    def run():
+        COMPILED.clear()
+        model = lq.MODELS[name](40, spk_reset="hard")
+        return lq.simulate(model, I * 10., 30 * u.ms, record=model.state_names(), spikes="dense")
+
+    with_option = run()
+    monkeypatch.setattr(_compile, "CPU_OPTIONS", {"xla_cpu_no_such_option": True})
+    _compile._accepted.cache_clear()
+    try:
+        assert _compile._accepted("cpu") is None
+        without = run()
+    finally:
+        _compile._accepted.cache_clear()
+    assert with_option.spike_count.sum() > 40
+    np.testing.assert_array_equal(with_option.spike_raster(), without.spike_raster())
+    for k, v in with_option.traces.items():
+        np.testing.assert_array_equal(u.get_mantissa(v), u.get_mantissa(without.traces[k]), err_msg=k)
+
+
 def test_the_cache_is_bounded():
     COMPILED.clear()
     for k in range(COMPILED.max_entries + 5):
