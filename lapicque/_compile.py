@@ -5,9 +5,10 @@ user's ``jax.jit`` gets by default.  On CPU it turns on the region analysis
 of XLA's copy insertion: a loop body in which several kernels read several
 state variables (the spike is needed by every state's update) otherwise
 gets a copy of the old states every step.  Measured on 2 cores, N = 10^4
-and 10^5: ALIF, Gif, GifRef, AdQuaIFRef 1.2-1.4x faster, LIFRef and
-AdExIFRef 1.1x, the one-state models unchanged.  Values are unchanged: the
-option only decides where buffers may be updated in place.
+and 10^5: ALIF 1.23x faster, Gif 1.24-1.38x, AdQuaIFRef 1.14-1.43x, GifRef
+1.06-1.36x, LIFRef and AdExIFRef 1.05-1.15x, the one-state models
+unchanged.  Values are unchanged: the option only decides where buffers
+may be updated in place.
 
 An XLA that does not know the option (another jaxlib) compiles without it.
 """
