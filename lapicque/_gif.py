@@ -159,10 +159,7 @@ class Gif(Neuron):
         return s["V_th"]
 
     def _spike_arg(self, s, p):
-        return (s["V"] - s["V_th"]) / self._spike_scale(s, p)
-
-    def _spike_scale(self, s, p):
-        return jnp.maximum(s["V_th"] - p["V_reset"], _MIN_SCALE_MV)
+        return (s["V"] - s["V_th"]) / jnp.maximum(s["V_th"] - p["V_reset"], _MIN_SCALE_MV)
 
     def _reset(self, s, spk, p):
         V_th = s["V_th"]

@@ -67,6 +67,12 @@ def _horner(z, coefficients):
     return out
 
 
+def _series_mask(z):
+    """``(|z| < _SERIES_BELOW, z with 1 there)``: where the Taylor series applies, and a safe divisor."""
+    small = jnp.abs(z) < _SERIES_BELOW
+    return small, jnp.where(small, jnp.ones_like(z), z)
+
+
 @jax.custom_jvp
 def exprel(z):
     r"""``phi(z) = (e^z - 1) / z`` with ``phi(0) = 1``, for float arrays.
@@ -95,8 +101,7 @@ def exprel(z):
         zero = z == 0
         zs = jnp.where(zero, jnp.ones_like(z), z)
         return jnp.where(zero, jnp.ones_like(z), jnp.expm1(zs) / zs)
-    small = jnp.abs(z) < _SERIES_BELOW
-    zs = jnp.where(small, jnp.ones_like(z), z)
+    small, zs = _series_mask(z)
     return jnp.where(small, _horner(z, _SERIES), (jnp.exp(zs) - 1.) / zs)
 
 
@@ -104,11 +109,8 @@ def exprel(z):
 def _exprel_jvp(primals, tangents):
     (z,), (dz,) = primals, tangents
     y = exprel(z)
-    small = jnp.abs(z) < _SERIES_BELOW
-    zs = jnp.where(small, jnp.ones_like(z), z)
-    # the same mask and exp(zs) as the float32 value: XLA computes them once for both
-    series = _horner(z, _DERIV_SERIES)
-    return y, jnp.where(small, series, (jnp.exp(zs) - y) / zs) * dz
+    small, zs = _series_mask(z)  # the same mask and exp(zs) as the float32 value: XLA computes them once
+    return y, jnp.where(small, _horner(z, _DERIV_SERIES), (jnp.exp(zs) - y) / zs) * dz
 
 
 def exp_euler(x, f, J, dt, cap: bool = False):
