@@ -88,6 +88,21 @@ def _empty(line, batch_size, in_size):
     line.pointer.value = jnp.zeros_like(line.pointer.value)
 
 
+def _push(line, x, read, before: bool = False):
+    """Store ``x`` at the line's pointer, advance the pointer, and return ``read(buffer, pointer)``.
+
+    ``read`` sees the buffer after the write, or before it with ``before=True``
+    (a line of exactly ``D`` slots reads the slot it is about to overwrite).
+    """
+    buf, ptr = line.buffer.value, line.pointer.value
+    x_in = jnp.asarray(x)
+    written = buf.at[ptr].set(x_in.astype(buf.dtype))
+    out = read(buf if before else written, ptr)
+    line.buffer.value = written
+    line.pointer.value = (ptr + 1) % buf.shape[0]
+    return out.astype(x_in.dtype)
+
+
 class DelayLine(brainstate.nn.Module):
     """A ring buffer that returns its input ``D`` steps later (the delay rule above).
 
@@ -140,20 +155,13 @@ class DelayLine(brainstate.nn.Module):
                                f"running a projection with a delay.")
         if int(self.steps.max()) == 0:
             return x
-        buf, ptr = self.buffer.value, self.pointer.value
-        length = buf.shape[0]
-        x_in = jnp.asarray(x)
         if self.steps.ndim == 0:
-            out = buf[ptr]
-            buf = buf.at[ptr].set(x_in.astype(buf.dtype))
-        else:
-            buf = buf.at[ptr].set(x_in.astype(buf.dtype))
-            rows = (ptr - jnp.asarray(self.steps)) % length
-            out = buf[rows, ..., jnp.arange(self.in_size[-1])]
-            out = jnp.moveaxis(out, 0, -1)
-        self.buffer.value = buf
-        self.pointer.value = (ptr + 1) % length
-        return out.astype(x_in.dtype)
+            return _push(self, x, lambda buf, ptr: buf[ptr], before=True)
+
+        def per_element(buf, ptr):
+            rows = (ptr - jnp.asarray(self.steps)) % buf.shape[0]
+            return jnp.moveaxis(buf[rows, ..., jnp.arange(self.in_size[-1])], 0, -1)
+        return _push(self, x, per_element)
 
 
 class EdgeDelays(brainstate.nn.Module):
@@ -195,11 +203,8 @@ class EdgeDelays(brainstate.nn.Module):
         if self.buffer is None:
             raise RuntimeError(f"{self.owner}: call init_state() (e.g. brainstate.nn.init_all_states(net)) before "
                                f"using per-connection delays.")
-        buf, ptr = self.buffer.value, self.pointer.value
-        x_in = jnp.asarray(x)
-        buf = buf.at[ptr].set(x_in.astype(buf.dtype))
-        out = buf[(ptr - jnp.asarray(self.groups)) % buf.shape[0]]  # (G, ..., n_pre)
-        self.buffer.value = buf
-        self.pointer.value = (ptr + 1) % buf.shape[0]
-        out = jnp.moveaxis(out, 0, -2)
-        return out.reshape(out.shape[:-2] + (-1,)).astype(x_in.dtype)
+
+        def side_by_side(buf, ptr):
+            out = jnp.moveaxis(buf[(ptr - jnp.asarray(self.groups)) % buf.shape[0]], 0, -2)  # (..., G, n_pre)
+            return out.reshape(out.shape[:-2] + (-1,))
+        return _push(self, x, side_by_side)
