@@ -45,7 +45,7 @@ import saiunit as u
 
 from ._delay import EdgeDelays, check_delay
 from ._netshard import active_mesh, partition_csr, sharded_event_matvec
-from ._event_kernels import event_csr_matvec, native_available, stack_csr
+from ._event_kernels import event_csr_matvec, native_available, row_pointers, stack_csr
 
 __all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList"]
 
@@ -168,7 +168,7 @@ class Connectivity(brainstate.nn.Module):
         order = np.argsort(pre, kind="stable")
         self.pre_ids = pre[order].astype(np.int32)
         self.post_ids = post[order].astype(np.int32)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre_ids, minlength=n_pre))]).astype(np.int32)
+        self.indptr = row_pointers(self.pre_ids, n_pre)
         self.weight = self._edge_weights(weight, order, owner)
         w = jnp.reshape(jnp.asarray(u.get_mantissa(self.weight)), (-1,))
         self.matrix = EventMatrix(w, self.post_ids, self.indptr, (n_pre, n_post)) if self.n_edges else None
@@ -222,8 +222,7 @@ class Connectivity(brainstate.nn.Module):
         blocks = []
         for g, d in enumerate(groups):
             sel = steps == d
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(self.pre_ids[sel], minlength=n_pre))])
-            blocks.append((g * n_pre, 0, indptr, self.post_ids[sel], w[sel]))
+            blocks.append((g * n_pre, 0, row_pointers(self.pre_ids[sel], n_pre), self.post_ids[sel], w[sel]))
         shape = (len(groups) * n_pre, self.out_size[-1])
         indptr, indices, data = stack_csr(blocks, *shape)
         self._delayed = EventMatrix(data, indices, indptr, shape)

@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["event_csr_matvec", "stack_csr", "check_csr", "native_available"]
+__all__ = ["event_csr_matvec", "stack_csr", "check_csr", "row_pointers", "native_available"]
 
 _TARGET = "lapicque_event_csr_matvec"
 _LOCK = threading.Lock()
@@ -121,6 +121,16 @@ def check_csr(indptr, indices, n_out, weights=None, name: str = "event_csr_matve
     return ip.astype(np.int32), ix.astype(np.int32)
 
 
+def row_pointers(rows, n_rows: int) -> np.ndarray:
+    """CSR ``indptr`` (int32, ``n_rows + 1``) of entries whose row indices, in row order, are ``rows``.
+
+    >>> row_pointers([0, 0, 2], 4).tolist()
+    [0, 2, 2, 3, 3]
+    """
+    counts = np.bincount(np.asarray(rows, np.int64), minlength=n_rows)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+
+
 def stack_csr(blocks, n_pre: int, n_out: int):
     """Merge several CSR blocks into one matrix so that one call propagates them all.
 
@@ -163,8 +173,8 @@ def stack_csr(blocks, n_pre: int, n_out: int):
     dtype = np.result_type(*[v.dtype for v in vals], np.float32)
     row = np.concatenate(rows)
     order = np.argsort(row, kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_pre))]).astype(np.int32)
-    return indptr, np.concatenate(cols)[order].astype(np.int32), np.concatenate(vals)[order].astype(dtype)
+    indices, weights = np.concatenate(cols)[order].astype(np.int32), np.concatenate(vals)[order].astype(dtype)
+    return row_pointers(row, n_pre), indices, weights
 
 
 def _rows_of_entries(indptr, nnz):
@@ -203,7 +213,6 @@ def _forward(spikes, indptr, indices, weights, n_out):
 
         return jax.lax.platform_dependent(spikes, cpu=native, default=portable)
     return portable(spikes)
-
 
 
 def event_csr_matvec(spikes, indptr, indices, weights, n_out: int):

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec as P
 
-from ._event_kernels import event_csr_matvec
+from ._event_kernels import event_csr_matvec, row_pointers
 
 __all__ = ["active_mesh", "use_mesh", "partition_csr", "sharded_event_matvec", "pack_bits", "unpack_bits", "AXIS"]
 
@@ -74,7 +74,7 @@ def partition_csr(indptr, indices, n_post: int, k: int) -> Dict[str, np.ndarray]
     parts = []
     for d in range(k):
         sel = np.nonzero(owner == d)[0]  # ascending: row-major, global order within rows
-        local_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[sel], minlength=n_pre))])
+        local_ptr = row_pointers(rows[sel], n_pre)
         parts.append((local_ptr, indices[sel] - d * block, sel))
     m = max(1, max(len(p[2]) for p in parts))
     out = {"indptr": np.zeros((k, n_pre + 1), np.int32), "indices": np.zeros((k, m), np.int32),
