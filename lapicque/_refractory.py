@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from ._base import DIMENSIONLESS, Param, StateSpec, env_t_ms, ms
 
-__all__ = ["Refractory", "refractory_steps"]
+__all__ = ["Refractory", "refractory_steps", "BOOKKEEPING"]
 
 #: tolerance (in steps) when converting tau_ref / dt to a whole number of steps
 STEP_TOLERANCE = 1e-3
@@ -83,3 +83,7 @@ class Refractory:
         if "refractory" in s:
             s["refractory"] = jnp.logical_or(held, spiking)
         return s
+
+
+#: the refractory bookkeeping states (not dynamics: plots and default records leave them out)
+BOOKKEEPING = tuple(Refractory._STATES)

@@ -108,8 +108,8 @@ def _record_arg(text: Optional[str], model, plot: bool):
     from . import _cli_values as cv
     available = [n for n, _ in cv.model_states(type(model))]
     if not text:  # for --plot: the dynamic variables, not the refractory bookkeeping
-        bookkeeping = ("last_spike_time", "ref_steps_left", "refractory")
-        return tuple(n for n in available if n not in bookkeeping) if plot else ()
+        from ._refractory import BOOKKEEPING
+        return tuple(n for n in available if n not in BOOKKEEPING) if plot else ()
     names = available if text.strip() == "all" else [s.strip() for s in text.split(",") if s.strip()]
     bad = [n for n in names if n not in available]
     if bad:

@@ -143,6 +143,7 @@ def _fi_currents(quick: bool) -> np.ndarray:
 def _run_model(name: str, quick: bool):
     """One run per model: the f-I population (common currents) plus one neuron with a current step."""
     import lapicque
+    from ._refractory import BOOKKEEPING
     from .analysis import firing_rate
 
     cls = lapicque.MODELS[name]
@@ -160,8 +161,7 @@ def _run_model(name: str, quick: bool):
     duration = (300. if quick else 1000.) * u.ms
     transient = (50. if quick else 200.) * u.ms
     model = cls(n)
-    hidden = ("last_spike_time", "ref_steps_left", "refractory")
-    record = tuple(s for s in cls._STATES if s not in hidden)
+    record = tuple(s for s in model.state_names() if s not in BOOKKEEPING)
     res = lapicque.simulate(model, current, duration, 0.1 * u.ms, record=record, progress=False)
     rates = np.asarray(firing_rate(res, start=transient, method="isi").to_decimal(u.Hz))[:-1]
     return model, res, currents, rates, i_trace
