@@ -32,7 +32,6 @@ class SpikeEvents(NamedTuple):
 _CHUNK_ELEMENTS = 1 << 26
 
 
-
 class RunTimes:
     """The time axis of a run, shared by single-population and network results.
 
