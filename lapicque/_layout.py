@@ -10,7 +10,10 @@ ask the layout to
 * ``keep``: constrain a value inside the loop to stay where it is;
 * ``spike_bits``: turn one step's spikes into what is stored (bits);
 * ``gather`` / ``unpad``: bring what was recorded back, without the padding;
-* ``finish``: cut the padding off the final state.
+* ``finish``: cut the padding off the final state;
+* ``place_extras`` / ``extras_back``: the States the step touches outside
+  the module tree (the global random key) go in replicated and come back to
+  the default device.
 """
 
 from __future__ import annotations
@@ -103,6 +106,12 @@ class SingleDevice:
     def finish(self, tree):
         return None
 
+    def place_extras(self, values):
+        return values
+
+    def extras_back(self, values):
+        return values
+
     def packed_rows(self, raster, shape, n_steps):
         """Packed spike bits in the layout :class:`SimulationResult` reads."""
         return raster
@@ -117,21 +126,57 @@ class SingleDevice:
         return None
 
 
-class Sharded(SingleDevice):
+class _Replicated:
+    """The extras of a sharded run: replicated on every device of the mesh, brought back to the default device."""
+
+    mesh = None
+
+    def place_extras(self, values):
+        from jax.sharding import NamedSharding, PartitionSpec
+        return [map_keys(lambda a: _replicate(a, NamedSharding(self.mesh, PartitionSpec())), v) for v in values]
+
+    def extras_back(self, values):
+        return [map_keys(_local_copy, v) for v in values]
+
+
+def map_keys(fn, value):
+    """Apply ``fn`` to the arrays of a value; typed random keys go through their raw data and back."""
+    def leaf(x):
+        if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(fn(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+        return fn(x) if isinstance(x, (jax.Array, np.ndarray)) else x
+    return jax.tree.map(leaf, value)
+
+
+def _replicate(x, sharding):
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return x
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
+
+
+def _local_copy(x):
+    """One device's copy of a replicated array, as an ordinary (uncommitted) array of the default device."""
+    if isinstance(x, jax.Array) and len(x.addressable_shards) and x.addressable_shards[0].data.shape == x.shape:
+        return jnp.asarray(np.asarray(x.addressable_shards[0].data))
+    return x
+
+
+class Sharded(_Replicated, SingleDevice):
     """One population cut along its neuron (and batch) axis across a device mesh, no communication."""
 
     is_sharded = True
 
     def __init__(self, devices, shape: Sequence[int], batched: bool):
-        mesh = _sharding.make_mesh(devices)
+        self.mesh = mesh = _sharding.make_mesh(devices)
         self.plan = _sharding.ShardPlan(mesh, shape, batched)
         self.key = ("sharded", repr(self.plan), tuple(d.id for d in mesh.devices.flat))
 
     def place(self, tree):
         plan = self.plan
         tree.write_states([map_arrays(plan.place, v) for v in tree.state_values()])
-        params = [[map_arrays(plan.place, leaf) if plan.aligned(np.shape(u.get_mantissa(leaf))) else leaf
-                   for leaf in leaves] for leaves in tree.param_values()]
+        params = [map_arrays(plan.place, leaf) if plan.aligned(np.shape(leaf)) else leaf
+                  for leaf in tree.param_values()]
         return tree.state_values(), params
 
     def place_input(self, mantissa, lead: int):
@@ -171,7 +216,7 @@ class Sharded(SingleDevice):
         return np.ascontiguousarray(raster).reshape(n_steps, rows, raster.shape[-1])
 
 
-class ShardedNetwork(SingleDevice):
+class ShardedNetwork(_Replicated, SingleDevice):
     """A network cut along its neurons: every population in equal blocks, synapses by postsynaptic block.
 
     The only exchange per step is the all-gather of each projection's
@@ -223,8 +268,7 @@ class ShardedNetwork(SingleDevice):
 
     def place(self, tree):
         tree.write_states([map_arrays(self._put, v) for v in tree.state_values()])
-        params = [[map_arrays(lambda a, b=(name == "_shards"): self._put(a, b), leaf) for leaf in leaves]
-                  for name, leaves in zip(tree.param_names(), tree.param_values())]
+        params = [self._put(leaf, name == "_shards") for name, leaf in zip(tree.param_names(), tree.param_values())]
         return tree.state_values(), params
 
     def place_input(self, mantissa, lead: int):

@@ -1,12 +1,19 @@
 """The compiled time loop of :func:`lapicque.simulate`, as a pure function of arrays.
 
-:func:`build` returns ``run(state_values, param_values, t0, current)``:
-it binds the values to the module tree (see :mod:`lapicque._tree`), runs
+:func:`build` returns ``run(state_values, extra_values, param_values, t0, current)``:
+it binds the values to the module tree (see :mod:`lapicque._tree`) and to the
+*extra* states (States the step touches outside the tree: the global
+``brainstate.random`` key, States hidden in plain objects), runs
 ``n_steps`` steps in ``brainstate.transform.for_loop`` (nested: blocks of
 ``record_every`` steps, so only every ``k``-th trace sample is stored) and
-returns the final state values with what the recorder kept.  Nothing of the
-module is baked into the program but its structure, so the compiled
-program is cached by structure alone (:mod:`lapicque._cache`).
+returns the final state values, the final extra values and what the recorder
+kept.  Nothing of the module is baked into the program but its structure, so
+the compiled program is cached by structure alone (:mod:`lapicque._cache`).
+
+A State the step touches that is neither in the tree nor among the extras
+cannot be an argument of this trace: its value would be baked in and its
+update lost.  ``run.untracked`` lists such States after a trace (their values
+are restored); the caller traces again with them among the extras.
 
 Time convention: step ``i`` runs with ``t = t0 + i * dt`` and ``i`` in
 :mod:`brainstate.environ`; its result belongs to ``t0 + (i + 1) * dt``.
@@ -16,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Tuple
+
+import contextlib
 
 import brainstate
 import jax
@@ -37,6 +46,7 @@ class RunConfig:
     spikes: str            # 'dense' | 'count'
     count_from_step: int
     progress: bool
+    heartbeat: int         # steps between the loop's host callbacks (progress bar, Ctrl-C); 0: none
     packed: bool
     single: bool           # the module is the one population: its spikes are update()'s return
     diagnose: bool = False  # track the first non-finite step of every state (only after a failed run)
@@ -48,8 +58,20 @@ class RunConfig:
         return (k,) + divmod(self.n_steps, k)
 
 
-def build(tree, cfg: RunConfig, recorder, layout, current_fn=None, progress=None, sink=None):
-    """The pure run function for ``tree`` (see the module docstring)."""
+@contextlib.contextmanager
+def _bound_extras(extras, values):
+    saved = [s.value for s in extras]
+    try:
+        for s, v in zip(extras, values):
+            s.value = v
+        yield
+    finally:
+        for s, v in zip(extras, saved):
+            s.value = v
+
+
+def build(tree, cfg: RunConfig, recorder, layout, extras=(), current_fn=None, beat=None):
+    """The pure run function for ``tree`` and the ``extras`` states (see the module docstring)."""
     dt_q = cfg.dt_ms * u.ms
     pops = recorder.pops
     k, n_blocks, rem = cfg.blocks
@@ -66,8 +88,8 @@ def build(tree, cfg: RunConfig, recorder, layout, current_fn=None, progress=None
             else:
                 ret = tree.root(x)
         layout.keep_states(tree)
-        if progress is not None:
-            progress.hook(i, target=sink)
+        if beat is not None and cfg.heartbeat:
+            beat.hook(i, cfg.heartbeat, cfg.n_steps)
         spikes = [ret] if cfg.single else [p.node.get_spike() for p in pops]
         if cfg.diagnose:
             _track_non_finite(tree, trackers, i)
@@ -81,10 +103,21 @@ def build(tree, cfg: RunConfig, recorder, layout, current_fn=None, progress=None
     def block(idx, xs, const, t0):
         return steps(idx, xs, const, t0), recorder.snapshot()
 
-    def run(state_values, param_values, t0, cur):
-        # the trace stack tells brainstate that writing traced values into the states is deliberate
-        with brainstate.StateTraceStack(), tree.bound(state_values, param_values), \
-                brainstate.environ.context(dt=dt_q):
+    known = {id(s) for s in tree.states} | {id(s) for s in extras}
+
+    def run(state_values, extra_values, param_values, t0, cur):
+        # the trace stack tells brainstate that writing traced values into the states is deliberate, and
+        # records every State the step touches
+        stack = brainstate.StateTraceStack()
+        try:
+            with stack, tree.bound(state_values, param_values), _bound_extras(extras, extra_values):
+                return _body(state_values, param_values, t0, cur)
+        finally:
+            run.untracked = [s for s in stack.states if id(s) not in known]
+            stack.recovery_original_values()  # untracked States hold tracers of this trace: put their values back
+
+    def _body(state_values, param_values, t0, cur):
+        with brainstate.environ.context(dt=dt_q):
             recorder.start()
             if cfg.diagnose:
                 trackers[:] = _trackers(tree)
@@ -106,8 +139,9 @@ def build(tree, cfg: RunConfig, recorder, layout, current_fn=None, progress=None
             outs["counts"] = recorder.counts()
             if cfg.diagnose:
                 outs["first_bad"] = [s.value for s in trackers]
-            return [s.value for s in tree.states], outs
+            return [s.value for s in tree.states], [s.value for s in extras], outs
 
+    run.untracked = []
     run.__name__ = run.__qualname__ = "lapicque_run"  # the name XLA gives the program (dumps, profiles)
     return run
 

@@ -1,39 +1,66 @@
-"""The progress bar of a compiled run, advanced from inside the loop."""
+"""The heartbeat of a compiled run: a progress bar advanced from inside the loop, and Ctrl-C that stops it.
+
+Every ``k`` steps the loop fires one host callback (a ``lax.cond`` around
+:func:`jax.debug.callback`: one integer comparison per step otherwise).  The
+callback advances the progress bar of the call in flight, if any, and raises
+when the user pressed Ctrl-C: XLA then abandons the computation, so an
+interrupt stops the run within about :data:`CHECK_EVERY_S` seconds instead of
+after it (or, without a bar, in the background while the CPU stays busy).
+:func:`interruptible` turns SIGINT into that request for the duration of a
+call; a second Ctrl-C interrupts at once.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import signal
 import sys
+import threading
 import time as _time
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Progress", "ProgressSink", "want_progress"]
+__all__ = ["Progress", "Heartbeat", "want_progress", "heartbeat_steps", "interruptible", "RunInterrupted"]
 
 #: runs estimated to take longer than this (seconds) show a progress bar by default
 PROGRESS_AFTER_S = 3.0
+#: the loop looks for a Ctrl-C about this often (seconds, by the estimate below)
+CHECK_EVERY_S = 0.1
+
+
+def _estimate_step_s(n_neurons: int) -> float:
+    """A rough CPU estimate of one step: ~3e8 neuron-updates/s plus ~0.2 us per step."""
+    return n_neurons / 3e8 + 2e-7
 
 
 def want_progress(progress, n_steps: int, n_neurons: int) -> bool:
     """The default: a bar only for runs estimated to take longer than a few seconds, on a terminal."""
     if progress is None:
-        # rough CPU estimate: ~3e8 neuron-updates/s plus ~0.2 us per step
-        estimate = n_steps * n_neurons / 3e8 + n_steps * 2e-7
-        return estimate > PROGRESS_AFTER_S
+        return n_steps * _estimate_step_s(n_neurons) > PROGRESS_AFTER_S
     return bool(progress)
 
 
-class Progress:
-    """A tqdm bar (or a plain-text fallback) advanced from inside the jitted loop.
+def heartbeat_steps(n_steps: int, n_neurons: int, progress: bool) -> int:
+    """Steps between two callbacks: about :data:`CHECK_EVERY_S` of run time, and 100 updates of a bar."""
+    every = max(1, int(CHECK_EVERY_S / _estimate_step_s(n_neurons)))
+    if progress:
+        every = min(every, max(1, n_steps // 100))
+    return min(every, n_steps)
 
-    The loop calls :meth:`hook` with the global step index every step; a
-    ``lax.cond`` fires a host callback only every ``freq`` steps, so the cost
-    is one integer comparison per step.
-    """
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised inside the loop's callback to make XLA abandon the run (the caller raises KeyboardInterrupt).
+
+    A KeyboardInterrupt, not an Exception: JAX logs and ignores an Exception raised by a debug callback."""
+
+
+class Progress:
+    """A tqdm bar (or a plain-text fallback) for one call, advanced by the loop's heartbeat."""
 
     def __init__(self, n_steps: int, desc: str, file=None):
         self.n = n_steps
-        self.freq = max(1, n_steps // 100)
         self.desc = desc
         self.file = file if file is not None else sys.stderr
         self.bar = None
@@ -50,7 +77,8 @@ class Progress:
             self.bar = None
         self._t_start = _time.monotonic()
 
-    def _advance(self, i):
+    def advance(self, i):
+        """Steps ``0 .. i`` are done."""
         done = min(int(i) + 1, self.n)
         if done <= self._done:
             return
@@ -66,35 +94,80 @@ class Progress:
                       file=self.file, flush=True)
         self._done = done
 
-    def hook(self, i, target=None):
-        """Fire ``(target or self)._advance`` every ``freq`` steps from inside the loop."""
-        freq, n = self.freq, self.n
-        sink = self if target is None else target
-        fire = jnp.logical_or(i % freq == freq - 1, i == n - 1)
-        jax.lax.cond(fire, lambda j: jax.debug.callback(sink._advance, j), lambda j: None, i)
-
-
     def close(self, completed: bool = True):
         if self._t_start is None:
             if not completed:
                 return
             self._open()
         if completed and self._done < self.n:
-            self._advance(self.n - 1)
+            self.advance(self.n - 1)
         if self.bar is not None:
             self.bar.close()
 
 
-class ProgressSink:
-    """Forwards the loop's progress callbacks to the bar of the call in flight.
+class Heartbeat:
+    """The target of a compiled run's callbacks: the bar and the interrupt request of the call in flight.
 
     A compiled run is cached across ``simulate`` calls, so its host callback
-    must not be bound to one call's bar (nor hold the model).
+    must not be bound to one call's bar (nor hold the model): each call sets
+    :attr:`bar` and clears :attr:`interrupted` before it runs.
     """
 
     def __init__(self):
         self.bar = None
+        self.interrupted = False
 
-    def _advance(self, i):
+    def tick(self, i):
         if self.bar is not None:
-            self.bar._advance(i)
+            self.bar.advance(i)
+        if self.interrupted:
+            raise RunInterrupted("interrupted by the user (Ctrl-C)")
+
+    def hook(self, i, every: int, n_steps: int):
+        """In the loop: call :meth:`tick` every ``every`` steps and after the last one."""
+        fire = jnp.logical_or(i % every == every - 1, i == n_steps - 1)
+        jax.lax.cond(fire, lambda j: jax.debug.callback(self.tick, j), lambda j: None, i)
+
+
+def _not_our_stop(record) -> bool:
+    """Logging filter: JAX logs the exception of a failed callback; ours is a deliberate stop, not news."""
+    return not (record.exc_info and isinstance(record.exc_info[1], RunInterrupted))
+
+
+@contextlib.contextmanager
+def interruptible(beat: Heartbeat):
+    """While a run is in flight, make Ctrl-C a request that the loop honours at its next heartbeat.
+
+    Only in the main thread (Python delivers signals there); a second Ctrl-C
+    raises KeyboardInterrupt at once.
+    """
+    logger = logging.getLogger("jax._src.debugging")
+    logger.addFilter(_not_our_stop)
+    try:
+        with _sigint_requests_stop(beat):
+            yield
+    finally:
+        logger.removeFilter(_not_our_stop)
+
+
+@contextlib.contextmanager
+def _sigint_requests_stop(beat: Heartbeat):
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def request_stop(signum, frame):
+        if beat.interrupted:
+            raise KeyboardInterrupt
+        beat.interrupted = True
+
+    try:
+        signal.signal(signal.SIGINT, request_stop)
+    except ValueError:  # pragma: no cover - not allowed here (e.g. an embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

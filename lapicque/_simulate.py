@@ -52,6 +52,7 @@ runs by structure.  This module puts them together.
 from __future__ import annotations
 
 import numbers
+import weakref
 from typing import Optional, Sequence, Union
 
 import brainstate
@@ -68,7 +69,7 @@ from ._errors import NonFiniteStateError
 from ._layout import Sharded, ShardedNetwork, SingleDevice, init_on_host, init_or_reset
 from ._loop import RunConfig, build, first_non_finite
 from ._network_result import NetworkResult
-from ._progress import Progress, ProgressSink, want_progress
+from ._progress import Heartbeat, Progress, heartbeat_steps, interruptible, want_progress
 from ._record import Recorder, find_populations, trace_states
 from ._result import SimulationResult
 from ._shardplan import make_mesh
@@ -265,6 +266,7 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
     with brainstate.environ.context(dt=dt_ms * u.ms):
         if devices is not None:
             make_mesh(devices)  # argument errors before any work
+        before = Snapshot(model)  # what an interrupted call puts back
         if init:
             (init_or_reset if devices is None else init_on_host)(model, batch_size)
         layout = SingleDevice()
@@ -282,12 +284,13 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
             if isinstance(p.node, Neuron):
                 check_time_step(p.node, dt_ms)
         kind, cur = _args.prepare_current(current, n_steps, pops[0].shape if single else None, time_varying)
-        n_neurons = sum(p.size for p in pops)
+        n_neurons = max(sum(p.size for p in pops), 1)
+        bar = want_progress(progress, n_steps, n_neurons)
         cfg = RunConfig(n_steps=n_steps, dt_ms=dt_ms, kind=kind, record=record, record_every=record_every,
-                        spikes=spikes, count_from_step=count_from_step,
-                        progress=want_progress(progress, n_steps, max(n_neurons, 1)),
+                        spikes=spikes, count_from_step=count_from_step, progress=bar,
+                        heartbeat=heartbeat_steps(n_steps, n_neurons, bar) if bar or not layout.is_sharded else 0,
                         packed=layout.is_sharded or (spikes == "dense" and n_neurons >= 64), single=single)
-    return _Run(tree, cfg, layout, pops, traces, cur, t0_ms)
+    return _Run(tree, cfg, layout, pops, traces, cur, t0_ms, before)
 
 
 def _is_batched(model, shape) -> bool:
@@ -305,60 +308,112 @@ def _plain_inputs(tree) -> bool:
 
 
 class _Run:
-    """One prepared run: the module tree, its configuration and layout; compiled on demand, cached by structure."""
+    """One prepared run: the module tree, its configuration and layout; compiled on demand, cached by structure.
 
-    def __init__(self, tree, cfg: RunConfig, layout, pops, traces, cur, t0_ms: float):
+    The compiled program takes every State the step touches: the tree's own,
+    the hidden ones and the *external* ones found while tracing (the global
+    ``brainstate.random`` key above all), so each call reads their current
+    values and writes their new values back, exactly as the same steps in
+    ``brainstate.transform.for_loop`` would.
+    """
+
+    def __init__(self, tree, cfg: RunConfig, layout, pops, traces, cur, t0_ms: float, before=None):
         self.tree, self.cfg, self.layout, self.pops, self.traces = tree, cfg, layout, pops, traces
-        self.cur, self.t0_ms = cur, t0_ms
+        self.cur, self.t0_ms, self.before = cur, t0_ms, before
         self.recorder = Recorder(pops, traces, cfg.spikes, layout, cfg.packed, cfg.count_from_step)
         self.bar = Progress(cfg.n_steps, self._label()) if cfg.progress else None
         self.current_fn = cur if cfg.kind == "fn" else None
-        self.args = None
+        self.externals = _EXTERNALS.get(tree.key)
+        self._fixed = None
 
     def _label(self):
         n = sum(p.size for p in self.pops)
         return f"{type(self.tree.root).__name__} ({n} neurons)"
 
+    @property
+    def extras(self):
+        return self.tree.hidden_states + self.externals
+
     def _arguments(self):
-        if self.args is None:
+        """(state values, extra values, parameter values, t0, current), placed by the layout."""
+        if self._fixed is None:
             states, params = self.layout.place(self.tree)
             cur = None
             if self.cfg.kind in ("const", "series"):
                 lead = 1 if self.cfg.kind == "series" else 0
                 cur = u.Quantity(self.layout.place_input(self.cur.to_decimal(u.mA), lead), unit=u.mA)
             t0 = jnp.asarray(self.t0_ms, dtype=brainstate.environ.dftype())
-            self.args = (states, params, t0, cur)
-        return self.args
+            self._fixed = (states, params, t0, cur)
+        states, params, t0, cur = self._fixed
+        extras = self.layout.place_extras([s.value for s in self.extras])
+        return states, extras, params, t0, cur
 
     def _key(self, cfg):
         if _plain_inputs(self.tree):
             return None  # a plain registered input is consumed while tracing: trace anew
-        cur = self._arguments()[3]
+        cur = self._arguments()[4]
         inp = None if cur is None else (str(cur.unit), str(cur.mantissa.dtype), tuple(cur.mantissa.shape))
         fn = None if self.current_fn is None else id(self.current_fn)
         return (self.tree.key, cfg, self.layout.key, inp, fn, str(brainstate.environ.dftype()))
 
-    def compile(self, cfg: Optional[RunConfig] = None, sink=None):
-        """The compiled program (``jax.stages.Compiled``) of this run."""
+    def compile(self, cfg: Optional[RunConfig] = None, beat=None):
+        """The compiled program (``jax.stages.Compiled``) of this run.
+
+        Traced again, once, with the States the first trace found outside
+        the tree and the known extras (see :mod:`lapicque._loop`).
+        """
         cfg = cfg or self.cfg
         recorder = self.recorder if cfg is self.cfg else Recorder(self.pops, {}, "count", self.layout, False)
-        fn = build(self.tree, cfg, recorder, self.layout, self.current_fn, self.bar if cfg is self.cfg else None,
-                   sink or ProgressSink())
-        with brainstate.environ.context(dt=cfg.dt_ms * u.ms), self.layout.tracing():
-            return compile_lowered(jax.jit(fn).lower(*self._arguments()))
+        for _ in range(3):
+            fn = build(self.tree, cfg, recorder, self.layout, self.extras, self.current_fn, beat)
+            with brainstate.environ.context(dt=cfg.dt_ms * u.ms), self.layout.tracing():
+                lowered = jax.jit(fn).lower(*self._arguments())
+            if not fn.untracked:
+                _EXTERNALS.put(self.tree.key, self.externals)
+                return compile_lowered(lowered)
+            self.externals += [s for s in fn.untracked if all(s is not e for e in self.externals)]
+        raise RuntimeError("simulate: the States touched by the step kept changing between traces.")
 
     def _compiled(self):
+        if self.tree.key in _CONSERVATIVE:
+            self._conservative()
+        try:
+            return self._entry()
+        except _CONCRETE as e:  # the step needs a lifted value as a concrete number: compile it in instead
+            if self.tree.conservative:
+                raise
+            _CONSERVATIVE.add(self.tree.key)
+            self._conservative()
+            try:
+                return self._entry()
+            except _CONCRETE:
+                raise e from None
+
+    def _conservative(self):
+        """Keep every scalar and NumPy array of the tree as a constant of the program (see lapicque._tree)."""
+        self.tree = ModuleTree(self.tree.root, conservative=True)
+        self._fixed = None
+
+    def _entry(self):
         key = self._key(self.cfg)
         entry = COMPILED.get(key) if key is not None else None
+        if entry is not None and not _same_specs(entry["extra_specs"], self._entry_extras(entry)):
+            entry = None  # an extra State now holds a value of another shape or dtype: compile anew
         if entry is None:
-            sink = ProgressSink()
-            compiled = self.compile(sink=sink)
-            entry = {"compiled": compiled, "sink": sink, "units": dict(self.recorder.units),
-                     "identities": list(self.tree.identities) + _weak(self.current_fn)}
+            beat = Heartbeat()
+            compiled = self.compile(beat=beat)
+            entry = {"compiled": compiled, "beat": beat, "units": dict(self.recorder.units),
+                     "externals": list(self.externals), "extra_specs": _specs(self.extras),
+                     "identities": list(self.tree.identities) + _weak(self.current_fn)
+                     + [i for s in self.externals for i in _weak(s)]}
             if key is not None:
                 COMPILED.put(key, entry)
+        self.externals = list(entry["externals"])
         self.recorder.units.update(entry["units"])
         return entry
+
+    def _entry_extras(self, entry):
+        return self.tree.hidden_states + list(entry["externals"])
 
     def execute(self):
         """Run, check the final state for NaN / infinity, and return the results."""
@@ -369,20 +424,33 @@ class _Run:
 
     def _execute(self):
         entry = self._compiled()
-        sink = entry["sink"]
-        sink.bar = self.bar
-        initial = self._arguments()[0]
+        beat = entry["beat"]
+        args = self._arguments()
+        self._refuse_non_finite_start(args[0])
+        beat.bar, beat.interrupted = self.bar, False
         try:
-            states, outs = jax.block_until_ready(entry["compiled"](*self._arguments()))
-        except BaseException:
+            with interruptible(beat):
+                states, extras, outs = jax.block_until_ready(entry["compiled"](*args))
+        except BaseException as e:
             if self.bar is not None:
                 self.bar.close(completed=False)
+            if beat.interrupted or isinstance(e, KeyboardInterrupt):
+                if self.before is not None:
+                    self.before.restore()
+                raise KeyboardInterrupt("simulate: interrupted; the model holds the state it had before the call.") \
+                    from None
             raise
         finally:
-            sink.bar = None
+            beat.bar = None
+        if beat.interrupted:  # Ctrl-C as the run ended: honour it all the same
+            if self.before is not None:
+                self.before.restore()
+            raise KeyboardInterrupt("simulate: interrupted; the model holds the state it had before the call.")
         if self.bar is not None:
             self.bar.close()
-        self._check_finite(initial, states)
+        for st, v in zip(self.extras, self.layout.extras_back(extras)):
+            st.value = v
+        self._check_finite(args, states)
         self.tree.write_states(states)
         self.layout.finish(self.tree)
         return self._results(outs)
@@ -410,8 +478,28 @@ class _Run:
             return f"array over time of shape {shape} in {cur.unit}"
         return f"constant {cur}" if np.size(cur.mantissa) <= 4 else f"constant of shape {shape} in {cur.unit}"
 
-    def _check_finite(self, initial, final):
-        """Raise NonFiniteStateError if a state that was finite became NaN or infinite; find the first step."""
+    def _refuse_non_finite_start(self, initial):
+        """A starting state with NaN or infinity would run silently to nonsense: refuse it, naming the neuron."""
+        bad = first_non_finite(initial)
+        flags = [jnp.any(x) for x in bad if x is not None]
+        if not flags or not bool(jnp.any(jnp.stack(flags))):
+            return
+        for path, mask in zip(self.tree.state_paths, bad):
+            mask = None if mask is None else self.layout.gather(mask)
+            if mask is not None and mask.any():
+                index = tuple(int(i) for i in np.argwhere(mask)[0])
+                name = ".".join(map(str, path))
+                raise NonFiniteStateError(
+                    f"simulate: state '{name}' is NaN or infinite at the start of the run ({int(mask.sum())} of "
+                    f"{mask.size} values), first for the neuron at index {index if len(index) != 1 else index[0]}. "
+                    f"Check its initializer or the loaded checkpoint; nothing was run.",
+                    state=name, index=index, step=None, time_ms=self.t0_ms)
+
+    def _check_finite(self, args, final):
+        """Raise NonFiniteStateError if a state that was finite became NaN or infinite; find the first step.
+
+        The first step is found by running again from the same arguments (same random draws)."""
+        initial = args[0]
         became = [None if b is None else jnp.logical_and(b, jnp.logical_not(a))
                   for a, b in zip(first_non_finite(initial), first_non_finite(final))]
         flags = [jnp.any(x) for x in became if x is not None]
@@ -419,8 +507,8 @@ class _Run:
             return
         self.tree.write_states(initial)  # run again from the same start, tracking the first bad step
         diag = RunConfig(**{**self.cfg.__dict__, "diagnose": True, "spikes": "count", "record": (),
-                            "progress": False, "count_from_step": 0})
-        _, outs = self.compile(diag)(*self._arguments())
+                            "progress": False, "heartbeat": 0, "count_from_step": 0})
+        _, _, outs = self.compile(diag)(*args)
         self.tree.write_states(final)
         self.layout.finish(self.tree)
         masks = [None if x is None else self.layout.gather(x) for x in became]
@@ -428,10 +516,71 @@ class _Run:
         raise _non_finite_error(self.tree, steps, masks, self.cfg, self.t0_ms)
 
 
+#: errors of code that needs a traced value as a concrete number
+_CONCRETE = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+             jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError)
+#: structures whose step needs its scalars and NumPy arrays compiled in (bounded by the cache's turnover)
+_CONSERVATIVE: set = set()
+
+
+class _Externals:
+    """tree structure -> the States outside the tree its step touched last time (held weakly, bounded)."""
+
+    def __init__(self, size: int = 64):
+        self.size, self._map = size, {}
+
+    def get(self, key):
+        refs = self._map.get(key, ())
+        states = [r() if isinstance(r, weakref.ref) else r for r in refs]
+        return [] if any(s is None for s in states) else states
+
+    def put(self, key, states):
+        self._map.pop(key, None)
+        self._map[key] = [_ref(s) for s in states]
+        while len(self._map) > self.size:
+            self._map.pop(next(iter(self._map)))
+
+
+_EXTERNALS = _Externals()
+
+
+def _ref(obj):
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return obj
+
+
+def _specs(states):
+    return [tuple((str(getattr(x, "dtype", type(x).__name__)), tuple(np.shape(x)))
+                  for x in jax.tree.leaves(s.value)) for s in states]
+
+
+def _same_specs(specs, states) -> bool:
+    return specs == _specs(states)
+
+
+class Snapshot:
+    """Every module's attributes and every State's value of a module tree, to put back after an interrupt."""
+
+    def __init__(self, model):
+        nodes = [n for _, n in model.nodes().items()]
+        self.attrs = [(n, dict(vars(n))) for n in nodes]
+        self.values = [(s, s.value) for _, s in model.states().items()]
+
+    def restore(self):
+        for node, saved in self.attrs:
+            d = vars(node)
+            for k in [k for k in d if k not in saved]:
+                del d[k]
+            d.update(saved)
+        for st, value in self.values:
+            st.value = value
+
+
 def _weak(obj):
     if obj is None:
         return []
-    import weakref
     try:
         return [(id(obj), weakref.ref(obj))]
     except TypeError:
