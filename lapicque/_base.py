@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import weakref
 from typing import Any, Callable, Dict, NamedTuple, Optional
 
 import brainstate
@@ -306,6 +307,23 @@ def _hard_reset_jvp(binary, primals, tangents):
 
 
 # --------------------------------------------------------------------------
+# which neuron a V state belongs to
+# --------------------------------------------------------------------------
+#: a neuron's membrane-potential State -> the neuron, both held weakly: an input aimed at ``neuron.V`` (a
+#: State, not a prefetch) can reach the neuron's delta-input path
+_V_OWNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def neuron_of(state):
+    """The lapicque neuron whose ``V`` is (or was, before an ``init_state``) ``state``; None for any other State."""
+    try:
+        ref = _V_OWNERS.get(state)
+    except TypeError:  # not weak-referenceable
+        return None
+    return None if ref is None else ref()
+
+
+# --------------------------------------------------------------------------
 # the base class
 # --------------------------------------------------------------------------
 class Neuron(Dynamics):
@@ -391,6 +409,9 @@ class Neuron(Dynamics):
             table.update(own)
         cls._STATE_TABLE = table
         cls._STATES = {n: spec for n, spec in table.items() if spec.when is None}
+        # scalar parameters are compiled into simulate's program by value (see lapicque._tree): XLA folds
+        # exp(-dt / tau) and turns divisions by tau into multiplications
+        cls.__lapicque_constants__ = frozenset(cls._PARAMS)
 
     def __init__(
         self,
@@ -533,6 +554,12 @@ class Neuron(Dynamics):
         _check_precision(type(self).__name__)
         for name, spec in self._state_table().items():
             setattr(self, name, spec.kind(self._init_value(name, spec, batch_size)))
+        self.started = brainstate.ShortTermState(jnp.asarray(False))
+        self._register_V()
+
+    def _register_V(self):
+        if isinstance(getattr(self, "V", None), brainstate.State):
+            _V_OWNERS[self.V] = weakref.ref(self)
 
     def reset_state(self, batch_size: Optional[int] = None, **kwargs):
         """Set every state variable back to its initial value."""
@@ -541,6 +568,22 @@ class Neuron(Dynamics):
             return self.init_state(batch_size)
         for name, spec in self._state_table().items():
             getattr(self, name).value = self._init_value(name, spec, batch_size)
+        self._set_started(False)
+
+    def _set_started(self, value):
+        """Whether ``V`` is the result of a step (then ``V >= V_th`` is that step's spike) or a starting value."""
+        if isinstance(getattr(self, "started", None), brainstate.State):
+            self.started.value = jnp.asarray(value, dtype=bool)
+        else:
+            self.started = brainstate.ShortTermState(jnp.asarray(value, dtype=bool))
+
+    def _since_start(self, spk):
+        """The spikes of the group's own current state: none before its first step (a starting ``V`` at or
+        above threshold is not a spike of a step; the first step integrates from it and registers it then)."""
+        started = getattr(self, "started", None)
+        if not isinstance(started, brainstate.State):
+            return spk
+        return spk * started.value.astype(jnp.result_type(spk))
 
     def state_names(self):
         """Names of every state variable this group holds (initialized or not), in a fixed order."""
@@ -567,7 +610,13 @@ class Neuron(Dynamics):
         if not self._initialized():
             raise StateNotInitializedError(
                 f"{type(self).__name__}: no state to save yet; call `.init_state()` first.")
-        return {name: getattr(self, name).value for name in self._state_names()}
+        out = {name: getattr(self, name).value for name in self._state_names()}
+        out["started"] = self._started_value()
+        return out
+
+    def _started_value(self):
+        started = getattr(self, "started", None)
+        return started.value if isinstance(started, brainstate.State) else jnp.asarray(True)
 
     def load_state_dict(self, state: Dict[str, Any]):
         """Restore the state variables saved by :meth:`state_dict`.
@@ -579,18 +628,30 @@ class Neuron(Dynamics):
         """
         owner = type(self).__name__
         table = self._state_table()
+        state = dict(state)
+        started = state.pop("started", True)  # a state saved without it was saved after a step
         names, given = set(table), set(state)
         if names != given:
             raise ValueError(
                 f"{owner}.load_state_dict: state names do not match; missing {sorted(names - given)}, "
                 f"unexpected {sorted(given - names)}.")
         prepared = {name: self._prepare_loaded(name, spec, state[name]) for name, spec in table.items()}
+        started = self._check_started(started)
         # write only after every entry passed its checks: a failed load leaves the group unchanged
         for name, (current, value) in prepared.items():
             if isinstance(current, brainstate.State):
                 current.value = value
             else:
                 setattr(self, name, table[name].kind(value))
+        self._set_started(started)
+        self._register_V()
+
+    def _check_started(self, value):
+        arr = value if isinstance(value, jax.core.Tracer) else np.asarray(value)
+        if arr.shape != () or arr.dtype != np.bool_:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: 'started' must be a scalar bool; got "
+                             f"{_fmt_value(value)}.")
+        return arr
 
     def _prepare_loaded(self, name, spec: StateSpec, value):
         """Check one loaded state against the table; return (current State or None, value)."""
@@ -729,6 +790,12 @@ class Neuron(Dynamics):
         """
         raise NotImplementedError
 
+    def _spike_of(self, **given):
+        """``spk_fun`` of the given states (the current value of any not given); the group's own current
+        state (nothing given) spikes only after its first step."""
+        spk = self.spk_fun(self._spike_arg(self._states_from_args(**given), self._params()))
+        return self._since_start(spk) if all(v is None for v in given.values()) else spk
+
     def _spike_arg(self, s, p):
         """Argument of ``spk_fun``: (V - V_th) / (V_th - V_reset) by default."""
         thr = self._threshold(s, p)
@@ -844,11 +911,13 @@ class Neuron(Dynamics):
         dt = env_dt_ms()
         p = self._params()
         check_time_step(self, dt)
-        spk = self._spike(s, p)
+        spk = self._since_start(self._spike(s, p))
         s_reset = {**s, **self._reset(s, spk, p)}
         I, dI = self._total_current(x, s_reset["V"])
         s_new = {**s_reset, **self._step(s_reset, I, dI, dt, p)}
         s_new["V"] = self._bound_V(self._apply_delta(s_new["V"]), p)
         s_new = self._after_V(s_reset, s_new, dt, p)
         self._write_states(s_new)
+        if isinstance(getattr(self, "started", None), brainstate.State):
+            self.started.value = jnp.asarray(True)
         return self._spike(s_new, p)

@@ -33,7 +33,7 @@ class DivergentIF(Neuron):
 
     def get_spike(self, V=None):
         """Surrogate spikes ``spk_fun((V - V_th) / (V_th - V_reset))`` (default: current ``V``)."""
-        return self.spk_fun(self._spike_arg(self._states_from_args(V=V), self._params()))
+        return self._spike_of(V=V)
 
     def _V_step(self, V, I, dI, dt, p):  # pragma: no cover - abstract
         """One guarded exponential-Euler step of V with total current I (mA)."""

@@ -153,7 +153,7 @@ class Gif(Neuron):
 
     def get_spike(self, V=None, V_th=None):
         """Surrogate spikes ``spk_fun((V - V_th) / (V_th - V_reset))`` with the dynamic threshold."""
-        return self.spk_fun(self._spike_arg(self._states_from_args(V=V, V_th=V_th), self._params()))
+        return self._spike_of(V=V, V_th=V_th)
 
     def _threshold(self, s, p):
         return s["V_th"]

@@ -90,7 +90,7 @@ class IF(Neuron):
 
     def get_spike(self, V=None):
         """Surrogate spikes ``spk_fun((V - V_th) / V_th)`` of ``V`` (default: current state)."""
-        return self.spk_fun(self._spike_arg(self._states_from_args(V=V), self._params()))
+        return self._spike_of(V=V)
 
     def _spike_arg(self, s, p):
         return (s["V"] - p["V_th"]) / p["V_th"]
@@ -184,7 +184,7 @@ class LIF(Neuron):
 
     def get_spike(self, V=None):
         """Surrogate spikes ``spk_fun((V - V_th) / (V_th - V_reset))`` (default: current ``V``)."""
-        return self.spk_fun(self._spike_arg(self._states_from_args(V=V), self._params()))
+        return self._spike_of(V=V)
 
     def _step(self, s, I, dI, dt, p):
         return {"V": _leaky_V(s["V"], I, dI, dt, p["R"], p["tau"], p["V_rest"])}
@@ -358,7 +358,7 @@ class ALIF(Neuron):
 
     def get_spike(self, V=None, a=None):
         """Surrogate spikes ``spk_fun((V - V_th - beta a) / (V_th - V_reset))``."""
-        return self.spk_fun(self._spike_arg(self._states_from_args(V=V, a=a), self._params()))
+        return self._spike_of(V=V, a=a)
 
     def _threshold(self, s, p):
         """The adaptive threshold ``V_th + beta a`` (refractory detection and plots see it too)."""

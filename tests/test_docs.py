@@ -139,6 +139,7 @@ def test_adexif_guide_legacy_run_prints_the_page_numbers():
     shown = json.loads(re.search(r"^# (\[.*\])$", legacy, re.M).group(1))
     printed = json.loads(_run_python(legacy).strip().splitlines()[-1])
     assert printed == shown
-    # the lapicque run on the page: the same times without the legacy spike at t = 0 (reset of V(0) = 0 mV)
+    # the lapicque run on the page: the same spikes, the start at V(0) = 0 mV > V_th included, each reported at the
+    # end of its step (one dt = 0.01 ms after the legacy label, the step's start)
     ours = re.search(r"res\.spike_times\[0\].*\n(\[.*\])\n", _blocks(page, "python")[0]).group(1)
-    assert shown[0] == 0.0 and json.loads(ours) == shown[1:]
+    assert shown[0] == 0.0 and json.loads(ours) == [round(t + 0.01, 2) for t in shown]

@@ -167,7 +167,7 @@ def runner(name, spk_reset="soft"):
             def step(i, x):
                 with brainstate.environ.context(t=i * dtq):
                     spk = model.update(u.Quantity(x, unit=u.mA))
-                return spk, {k: u.get_mantissa(v) for k, v in model.state_dict().items()}
+                return spk, {k: u.get_mantissa(v) for k, v in model.state_dict().items() if k != "started"}
 
             spk, rec = brainstate.transform.for_loop(step, i0 + jnp.arange(currents.shape[0]), currents)
         return model.state_dict(), spk, rec
@@ -195,11 +195,12 @@ def params_of_instance(model):
 
 
 def initial_states(name, n, batch=None, **kwargs):
-    """``state_dict()`` of a freshly initialized group (the template the fuzz overwrites)."""
+    """``state_dict()`` of a group in the middle of a run (the template the fuzz overwrites): ``started``
+    is set, so a V at or above threshold is a pending spike, reset by the next step."""
     model = lq.MODELS[name](n, **_model_kwargs(name), **kwargs)
     with brainstate.environ.context(dt=0.1 * u.ms):
         model.init_state(batch)
-    return model.state_dict()
+    return {**model.state_dict(), "started": np.asarray(True)}
 
 
 # --------------------------------------------------------------------------

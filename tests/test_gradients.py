@@ -211,8 +211,9 @@ def _reset_path_grads(name, n_steps, current_scale):
 
     The threshold then reaches V only through the soft reset amount
     ``(V_th - V_reset) * spk`` -- the hard reset uses ``stop_gradient(V)`` there.
-    V starts 1 mV above the threshold (a constant, not traced), so the first
-    step resets it.  For Gif the threshold is the initial value of its state ``V_th``.
+    V is 1 mV above the threshold (a constant, not traced) in the middle of a run
+    (``started`` set), so the first step resets it.  For Gif the threshold is the
+    initial value of its state ``V_th``.
     """
     th0 = _default_threshold_mV(name)
 
@@ -220,6 +221,7 @@ def _reset_path_grads(name, n_steps, current_scale):
         model = _model_with_threshold(name, th, spk_reset, v0=th0 + 1.)
         with brainstate.environ.context(dt=DT):
             model.init_state()
+        model.started.value = jnp.asarray(True)
         spikes, rec = _run(model, SPIKING_CURRENT_MA[name] * current_scale * jnp.ones(N), n_steps)
         return jnp.sum(u.get_mantissa(rec["V"])), spikes.sum()
 

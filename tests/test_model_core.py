@@ -255,7 +255,8 @@ def test_init_reset_state_dict_load_share_one_path(ref_var):
     with brainstate.environ.context(dt=0.1 * u.ms):
         model.init_state(batch_size=2)
         names = ["V", "I1", "I2", "V_th", "last_spike_time", "ref_steps_left"] + (["refractory"] if ref_var else [])
-        assert list(model.state_dict()) == names
+        assert list(model.state_dict()) == names + ["started"]  # the table's states, then the group's flag
+        assert model.started.value.shape == () and not bool(model.started.value)
         kinds = {n: type(getattr(model, n)) for n in names}
         assert kinds["ref_steps_left"] is brainstate.ShortTermState and kinds["V"] is brainstate.HiddenState
         assert model.ref_steps_left.value.dtype == jnp.int32 and model.ref_steps_left.value.shape == (2, 3)
@@ -290,7 +291,7 @@ class _CountingLIF(_Counter, lq.LIF):
 def test_a_mixin_state_joins_the_table():
     model = _CountingLIF(2)
     spk, rec = run(model, np.full((200, 2), 5., np.float32), record=("n_spikes",))
-    assert list(model.state_dict()) == ["V", "n_spikes"]
+    assert list(model.state_dict()) == ["V", "n_spikes", "started"]
     np.testing.assert_array_equal(rec["n_spikes"][-1], spk.sum(0))
     assert spk.sum() > 2
 

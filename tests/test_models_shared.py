@@ -69,7 +69,9 @@ def v_reset(model):
 
 
 def set_V(model, values_mV):
+    """Place V as it would be in the middle of a run (the group has stepped: V >= V_th is a pending spike)."""
     model.V.value = u.Quantity(jnp.asarray(values_mV, dtype=jnp.float32), unit=u.mV)
+    model.started.value = jnp.asarray(True)
 
 
 def eager_steps(model, currents_mA, t0_step=0, dt=DT):
@@ -131,12 +133,12 @@ def test_output_and_state_shapes(name, in_size, batch):
         model.init_state(batch)
         states = model.states()
         assert len(states) >= 1
-        for key, st in states.items():
-            assert st.value.shape == expected, (key, st.value.shape)
+        for key, st in states.items():  # every state is per neuron but the group's 'started' flag
+            assert st.value.shape == (() if key == ("started",) else expected), (key, st.value.shape)
         out = model.update(x)
     assert out.shape == expected
     for key, st in model.states().items():
-        assert st.value.shape == expected, (key, st.value.shape)
+        assert st.value.shape == (() if key == ("started",) else expected), (key, st.value.shape)
 
 
 # ----------------------------------------------------------------------------------------

@@ -149,10 +149,15 @@ SYN_EXACT_RTOL = 1e-5
 #: brainpy.state with the import changed; the network is chaotic, so the seeded rates differ by
 #: -2.5% .. +1.6% (seeds 2007, 1, 2), without a systematic sign
 EI_RATE_RTOL_VS_BRAINPY = 0.04
-#: the same seeded edge list and initial V in Brian2 (numpy target), 1 s at N = 4000, both in
-#: float64: observed +0.6% (E) / +0.4% (I); issue 13 asks for 5%.  (lapicque in float32 is ~4%
-#: lower on E: 21.1 vs 22.0 Hz, the float32 rounding shifts this balanced network.)
+#: the same seeded edge list and initial V in Brian2 (numpy target), 1 s at N = 4000, seed-averaged
+#: (3 seeds), lapicque in float32: the chaotic network drifts apart from the float64 reference,
+#: the rates agree; observed within 0.1-0.9% per seed (COBA, CUBA).  Issue 25 asks for 2%.
+#: (Before a supra-threshold start was a spike of the first step, CUBA was 2.5-4.4% below.)
 EI_RATE_RTOL_VS_BRIAN2 = 0.02
+#: the same in float64, per seed: the same arithmetic as Brian2's, observed identical spike
+#: counts on every seed (COBA and CUBA).  In this chaotic network one rounding difference grows
+#: to ~1% of the rate within 1 s, so 0.5% still shows the trajectories were the same.
+START_F64_VS_BRIAN2_RTOL = 0.005
 
 # --------------------------------------------------------------------------------------
 # the model core (tests/test_model_core.py)

@@ -143,7 +143,6 @@ def _run_batch(patterns: Sequence[Pattern], dt_ms: float, precision: Optional[in
         model = _batch_model(patterns)
         with brainstate.environ.context(dt=dt_ms * u.ms):
             model.init_state()
-            spike0 = np.asarray(u.get_mantissa(model.get_spike())).reshape(-1) > 0.5
             init = {k: np.asarray(getattr(model, k).value.to_decimal(_TRACE_UNITS[k])).reshape(-1)
                     for k in record}
         (spike_steps, spike_neurons), traces = _run_loop(model, I_mA, dt_ms, record)
@@ -151,9 +150,7 @@ def _run_batch(patterns: Sequence[Pattern], dt_ms: float, precision: Optional[in
     for j, p in enumerate(patterns):
         n = lengths[j]
         steps = np.sort(spike_steps[(spike_neurons == j) & (spike_steps < n)])
-        times = np.round((steps + 1.0) * dt_ms, 9)
-        if spike0[j]:
-            times = np.concatenate([[0.0], times])
+        times = np.round((steps + 1.0) * dt_ms, 9)  # a start at threshold is a spike of the first step
         tr = {k: np.concatenate([[init[k][j]], traces[k][:n, j]]).astype(np.float64) for k in record}
         out.append(PatternResult(pattern=p, dt_ms=float(dt_ms), t=np.arange(n + 1) * float(dt_ms),
                                  current=p.current_array(dt_ms), traces=tr,

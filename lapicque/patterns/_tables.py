@@ -321,8 +321,8 @@ _MN_NOTES = {
           "dies out under the maintained step."),
     "G": ("Verified at dt = 0.1 ms. At dt = 0.01 ms in float32 the rebound spike is 0.2 ms late "
           "(V_th stalls 0.04 mV short of its slow equilibrium: increments below half an ulp)."),
-    "H": ("Starts at V = V_th = -30 mV, so the first update resets it: a spike at t = 0 "
-          "(solve_ivp registers it too)."),
+    "H": ("Starts at V = V_th = -30 mV: a spike of the first step, reported at its end (t = dt), the "
+          "reset at the start of the second (solve_ivp registers the spike at t = 0)."),
     "J": ("Genuinely bistable at 1.7: a constant 1.7 from the initial state fires tonically for 1 s "
           "(control run), while after the 1.5 interval (500-600 ms) the cell has settled at rest "
           "(V -> -36 mV below V_th -> -33 mV) and the second 1.7 period leaves it there."),
