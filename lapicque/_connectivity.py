@@ -5,18 +5,26 @@ once, at construction, from a :func:`numpy.random.default_rng` seeded with
 ``seed``; the edges are stored as a CSR matrix of shape ``(n_pre, n_post)``
 (rows = presynaptic elements) and every edge is kept, multapses included, so
 the number of connections is exactly what was drawn.  Calling the module with
-a binary spike vector ``s`` returns
+an event vector ``s`` (spikes, or values such as the fraction of resources
+released by :class:`lapicque.STP`) returns
 
 .. math::
 
     y_j = \\sum_{i:\\,(i, j) \\in E} w_{ij}\\, s_i ,
 
-in the unit of the weights, computed event-driven (only the rows of neurons
-that spiked are touched, every spike is propagated): on CPU by lapicque's
-native kernel (:mod:`lapicque._event_kernels`, one XLA call of ~1-2 us),
-elsewhere by brainevent's kernels (with its numba backend selected explicitly
-on CPU when the native kernel is unavailable, so no kernel-compilation error
-reaches users).
+in the unit of the weights, computed event-driven (only the rows with a
+non-zero event are touched, every event is propagated; a spike adds the
+weight, a value ``v`` adds ``v`` times it): on CPU by lapicque's native kernel
+(:mod:`lapicque._event_kernels`, one XLA call of ~1-2 us), elsewhere by
+brainevent's kernels (with its numba backend selected explicitly on CPU when
+the native kernel is unavailable, so no kernel-compilation error reaches
+users; there, bool spikes and 0/1 floats take brainevent's binary kernel and
+other values its float kernel).
+
+Indices are stored as int32: sizes and the number of connections must stay
+below 2**31, and a builder estimates the memory its draw needs (about
+:data:`BYTES_PER_EDGE` bytes per connection) and refuses, with the figure, a
+draw that the machine's available memory cannot hold.
 
 Distributions (tested against them):
 
@@ -33,6 +41,7 @@ Distributions (tested against them):
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Optional
 
 import brainevent
@@ -47,7 +56,15 @@ from ._delay import EdgeDelays, check_delay
 from ._netshard import active_mesh, partition_csr, sharded_event_matvec
 from ._event_kernels import event_csr_matvec, native_available, row_pointers, stack_csr
 
-__all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList"]
+__all__ = ["Connectivity", "PairwiseBernoulli", "FixedInDegree", "FixedOutDegree", "EdgeList", "EventMatrix",
+           "check_event_input", "available_memory", "BYTES_PER_EDGE"]
+
+#: The largest size and number of connections that int32 indices hold.
+_INDEX_LIMIT = 2 ** 31 - 1
+#: Peak memory of a builder per connection, in bytes: the draw (int64), its sorting, the int32 CSR and the weights
+#: (measured: 40-54 bytes for 2e7 connections of FixedOutDegree, FixedInDegree with an initializer and
+#: PairwiseBernoulli).
+BYTES_PER_EDGE = 48
 
 
 def _size(value, owner, what):
@@ -55,7 +72,39 @@ def _size(value, owner, what):
     if not sizes or not all(isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, bool) and s > 0
                             for s in sizes):
         raise ValueError(f"{owner}: {what} must be a positive int; got {value!r}.")
+    if sizes[-1] > _INDEX_LIMIT:
+        raise ValueError(f"{owner}: {what} must be at most 2**31 - 1 = {_INDEX_LIMIT:,} (indices are stored as "
+                         f"int32); got {sizes[-1]:,}.")
     return tuple(int(s) for s in sizes)
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_edge_budget(n_edges, owner, what):
+    """Refuse, before drawing, a number of connections that int32 indices or the available memory cannot hold."""
+    need = float(n_edges) * BYTES_PER_EDGE
+    if n_edges > _INDEX_LIMIT:
+        raise ValueError(f"{owner}: {what} gives {n_edges:,.0f} connections (they would need about "
+                         f"{need / 1e9:,.1f} GB); at most 2**31 - 1 = {_INDEX_LIMIT:,} fit int32 indices. Lower "
+                         f"{what} or the sizes.")
+    free = available_memory()
+    if free is not None and need > free:
+        raise ValueError(f"{owner}: {what} gives {n_edges:,.0f} connections, which need about {need / 1e9:,.1f} GB "
+                         f"to build (~{BYTES_PER_EDGE} bytes each) but {free / 1e9:,.1f} GB of memory is available. "
+                         f"Lower {what} or the sizes.")
 
 
 def _backend():
@@ -89,29 +138,46 @@ class EventMatrix:
         return csr
 
     def __call__(self, spikes, data=None):
-        """``spikes @ M`` for bool or 0/1 spikes of shape ``(..., n_pre)``; ``data`` replaces the stored values."""
+        """``spikes @ M`` for events of shape ``(..., n_pre)`` (bool, 0/1 or values); ``data`` replaces the weights.
+
+        brainevent's path: bool spikes take its binary kernel; numbers take it too when they are all 0 or 1,
+        its float kernel (value x weight) otherwise (a ``lax.cond`` on the step's values).
+        """
         data = self.data if data is None else data
         if self.native:
             return event_csr_matvec(spikes, self.indptr, self.indices, data, self.shape[1])
-        return brainevent.BinaryArray(spikes) @ self.csr.with_data(data)
+        csr = self.csr.with_data(data)
+        if spikes.dtype == jnp.bool_:
+            return brainevent.BinaryArray(spikes) @ csr
+        values = spikes.astype(data.dtype)
+        return jax.lax.cond(jnp.all((values == 0) | (values == 1)), lambda v: brainevent.BinaryArray(v) @ csr,
+                            lambda v: v @ csr, values)
 
 
-def _is_spike_dtype_ok(x, owner):
+def check_event_input(x, owner):
+    """The input of an event-driven product as an array; concrete values must be spikes or non-negative amounts.
+
+    Accepted: bool spikes, or unitless numbers -- 0/1 spikes, spike counts, or values that scale the weights
+    (e.g. the fraction released by :class:`lapicque.STP`).  A concrete input holding a negative or non-finite
+    value is refused (the sign of an effect belongs to the weights; signed graded input belongs in a dense comm);
+    inside a compiled program values cannot be checked and the product is linear in them.
+    """
     if isinstance(x, u.Quantity) and not u.get_unit(x).is_unitless:
-        raise TypeError(f"{owner}: the input must be binary spikes (bool or 0/1 floats) without units; got a "
-                        f"quantity in {u.get_unit(x)}.")
+        raise TypeError(f"{owner}: the input must be spikes or event values without units (bool, 0/1 floats, or "
+                        f"amounts such as STP's released fraction); got a quantity in {u.get_unit(x)}.")
     x = x.value if isinstance(x, brainevent.BinaryArray) else u.get_mantissa(x)
     x = jnp.asarray(x) if not isinstance(x, jax.core.Tracer) else x
     if not (x.dtype == jnp.bool_ or jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
-        raise TypeError(f"{owner}: the input must be binary spikes (bool or 0/1 floats); got dtype {x.dtype}.")
+        raise TypeError(f"{owner}: the input must be spikes (bool or 0/1) or real event values; got dtype {x.dtype}.")
     if x.dtype != jnp.bool_ and not isinstance(x, jax.core.Tracer):
-        bad = np.asarray((x != 0) & (x != 1))
+        v = np.asarray(x)
+        bad = ~np.isfinite(v) | (v < 0)
         if bad.any():
-            value = float(np.asarray(x)[bad].ravel()[0])
             raise ValueError(
-                f"{owner}: event-driven propagation needs binary spikes (0/1 or bool), but the input holds "
-                f"{value!r} (at {int(bad.sum())} places). Pass spikes (e.g. neuron.get_spike() != 0), or use a "
-                f"dense comm such as brainstate.nn.Linear for graded input.")
+                f"{owner}: event-driven propagation takes spikes (bool or 0/1) or non-negative finite event values "
+                f"(spike counts, STP's released fraction), but the input holds {float(v[bad].ravel()[0])!r} (at "
+                f"{int(bad.sum())} places). Give inhibition a negative weight or reversal potential instead, or use "
+                f"a dense comm such as brainstate.nn.Linear for signed graded input.")
     return x
 
 
@@ -141,10 +207,15 @@ class Connectivity(brainstate.nn.Module):
 
     Notes
     -----
-    ``update(spikes)`` takes bool or 0/1 float spikes of shape ``(..., n_pre)``
-    and returns ``(..., n_post)`` in the weights' unit.  A concrete float input
-    that is not 0/1 is refused; inside a compiled loop the values cannot be
-    checked and any value ``> 0`` counts as a spike (brainevent's rule).
+    ``update(x)`` takes events of shape ``(..., n_pre)`` and returns
+    ``x @ W``, shape ``(..., n_post)``, in the weights' unit: bool or 0/1
+    spikes (the binary path), or non-negative values that scale the weights --
+    spike counts, or the fraction of resources released by
+    :class:`lapicque.STP` / :class:`lapicque.STD` placed before the comm in a
+    projection (each row with a non-zero value contributes value x weight).
+    A concrete input holding a negative, NaN or infinite value is refused
+    (:func:`check_event_input`); inside a compiled loop values cannot be
+    checked and the product is linear in them.
     """
 
     __module__ = "lapicque"
@@ -165,6 +236,9 @@ class Connectivity(brainstate.nn.Module):
         for ids, n, what in ((pre, n_pre, "pre_ids"), (post, n_post, "post_ids")):
             if ids.size and (ids.min() < 0 or ids.max() >= n):
                 raise ValueError(f"{owner}: {what} must lie in [0, {n}); got values in [{ids.min()}, {ids.max()}].")
+        if pre.size > _INDEX_LIMIT:
+            raise ValueError(f"{owner}: pre_ids and post_ids hold {pre.size:,} connections; at most 2**31 - 1 = "
+                             f"{_INDEX_LIMIT:,} fit int32 indices.")
         order = np.argsort(pre, kind="stable")
         self.pre_ids = pre[order].astype(np.int32)
         self.post_ids = post[order].astype(np.int32)
@@ -228,14 +302,23 @@ class Connectivity(brainstate.nn.Module):
         self._delayed = EventMatrix(data, indices, indptr, shape)
 
     def _edge_weights(self, weight, order, owner):
-        """Weights as a quantity or array: shape () (shared) or (n_edges,) in CSR order."""
+        """Weights as a quantity or array: shape () (shared) or (n_edges,) in CSR order, finite."""
         n = self.n_edges
+        if isinstance(weight, (str, bytes)):
+            raise TypeError(f"{owner}: weight must be a quantity such as 6 * u.nS (or a number, one value per edge, "
+                            f"or an initializer such as braintools.init.Normal(6. * u.nS, 1. * u.nS)); got the string "
+                            f"{weight!r}.")
         if callable(weight) and not isinstance(weight, (u.Quantity, jax.Array, np.ndarray)):
-            return braintools.init.param(weight, (n,))
+            weight, order = braintools.init.param(weight, (n,)), np.arange(n)  # drawn per edge: no reordering
         unit = u.get_unit(weight)
-        w = np.asarray(u.get_mantissa(weight), dtype=brainstate.environ.dftype())
+        w = np.asarray(u.get_mantissa(weight))
+        if w.dtype.kind not in "iuf":
+            raise TypeError(f"{owner}: weight must be a quantity such as 6 * u.nS (or real numbers, or an "
+                            f"initializer); got {weight!r} of dtype {w.dtype}.")
+        w = w.astype(brainstate.environ.dftype())
         if not np.all(np.isfinite(w)):
-            raise ValueError(f"{owner}: weight must be finite; got {weight}.")
+            bad = w[~np.isfinite(w)].ravel()
+            raise ValueError(f"{owner}: weight must be finite; got {bad[0]} at {bad.size} of {w.size} places.")
         if w.ndim == 0:
             return u.maybe_decimal(u.Quantity(jnp.asarray(w), unit=unit))
         if w.shape != (n,):
@@ -268,13 +351,15 @@ class Connectivity(brainstate.nn.Module):
 
     def update(self, x):
         owner = type(self).__name__ + (f" {self.name!r}" if self.name else "")
-        x = _is_spike_dtype_ok(x, owner)
+        x = check_event_input(x, owner)
         if x.ndim not in (1, 2) or x.shape[-1] != self.in_size[-1]:
             raise ValueError(f"{owner}: the input must have shape ({self.in_size[-1]},) or (batch, "
                              f"{self.in_size[-1]}); got {x.shape}.")
         w = self.weight
         unit = u.get_unit(w)
         data = jnp.reshape(jnp.asarray(u.get_mantissa(w)), (-1,))
+        if x.dtype != jnp.bool_ and not jnp.issubdtype(x.dtype, jnp.floating):
+            x = x.astype(data.dtype)  # integer counts: values of the weights' dtype
         if self.n_edges == 0:
             y = jnp.zeros(x.shape[:-1] + (self.out_size[-1],), data.dtype)
         elif self.edge_delays is not None:
@@ -290,8 +375,10 @@ class Connectivity(brainstate.nn.Module):
 
 
 def _rng(seed, owner):
-    if seed is not None and not isinstance(seed, (numbers.Integral, np.integer)):
-        raise TypeError(f"{owner}: seed must be an int or None; got {seed!r}.")
+    if seed is not None and (not isinstance(seed, (numbers.Integral, np.integer)) or isinstance(seed, bool)):
+        raise TypeError(f"{owner}: seed must be a non-negative int or None; got {seed!r}.")
+    if seed is not None and seed < 0:
+        raise ValueError(f"{owner}: seed must be a non-negative int (0, 1, 2, ...) or None; got {seed}.")
     return np.random.default_rng(seed)
 
 
@@ -355,6 +442,7 @@ def _degree_edges(owner, in_size, out_size, k, what, seed, multapses, autapses):
     n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
     n_rows, n_choices = (n_post, n_pre) if what == "indegree" else (n_pre, n_post)
     k = _check_degree(k, n_choices if autapses else n_choices - 1, multapses, owner, what)
+    _check_edge_budget(n_rows * k, owner, what)
     drawn = _fixed_degree(_rng(seed, owner), n_rows, k, n_choices, multapses, autapses).ravel()
     fixed = np.repeat(np.arange(n_rows), k)
     return (drawn, fixed, k) if what == "indegree" else (fixed, drawn, k)
@@ -396,7 +484,10 @@ class PairwiseBernoulli(Connectivity):
                  delay=None, name: Optional[str] = None):
         owner = type(self).__name__
         n_pre, n_post = _size(in_size, owner, "in_size")[-1], _size(out_size, owner, "out_size")[-1]
-        flat = _bernoulli_pairs(_rng(seed, owner), n_pre, n_post, _check_prob(prob, owner))
+        p = _check_prob(prob, owner)
+        n, var = float(n_pre) * n_post * p, float(n_pre) * n_post * p * (1. - p)
+        _check_edge_budget(n + 6. * var ** 0.5, owner, "prob")  # a draw above mean + 6 sd: never in practice
+        flat = _bernoulli_pairs(_rng(seed, owner), n_pre, n_post, p)
         pre, post = flat // n_post, flat % n_post
         if not allow_autapses:
             keep = pre != post

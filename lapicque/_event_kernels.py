@@ -1,17 +1,19 @@
-r"""Event-driven spike propagation on CPU: binary spikes times a CSR matrix in one native call.
+r"""Event-driven propagation on CPU: spikes (or event values) times a CSR matrix in one native call.
 
-For presynaptic spikes :math:`s_i \in \{0, 1\}` and a sparse matrix stored
-row-wise (CSR: row ``i`` holds the entries ``k = indptr[i] .. indptr[i+1]-1``
-with column ``indices[k]`` and weight ``w_k``), :func:`event_csr_matvec`
-returns
+For presynaptic events :math:`s_i` and a sparse matrix stored row-wise (CSR:
+row ``i`` holds the entries ``k = indptr[i] .. indptr[i+1]-1`` with column
+``indices[k]`` and weight ``w_k``), :func:`event_csr_matvec` returns
 
 .. math::
 
-    y_j = \sum_{i:\, s_i = 1} \; \sum_{k:\, \mathrm{indices}[k] = j} w_k ,
+    y_j = \sum_{i:\, s_i \neq 0} \; s_i \sum_{k:\, \mathrm{indices}[k] = j} w_k ,
 
-visiting only the rows of neurons that spiked (cost ~ number of spikes x
-out-degree, not the number of synapses).  Every spike is propagated (there is
-no cap) and the sum is taken in a fixed order (rows in increasing ``i``,
+visiting only the rows with a non-zero event (cost ~ number of events x
+out-degree, not the number of synapses).  A spike (``True``, or a float equal
+to 1) adds the weights themselves (the binary path); any other value ``v``
+adds ``v * w`` -- e.g. the fraction of resources released by short-term
+plasticity (:class:`lapicque.STP`).  Every event is propagated (there is no
+cap) and the sum is taken in a fixed order (rows in increasing ``i``,
 entries in CSR order), so the result is deterministic run to run.
 
 Why a kernel of its own
@@ -27,31 +29,117 @@ their matrices with :func:`stack_csr` (one row per presynaptic neuron of the
 concatenated input, one column per target element of the concatenated
 output).
 
-On other platforms (or without numba) the same function computes the sum with
-XLA gather/scatter over all entries (exact, not event-driven).  Gradients with
-respect to the weights and to float spikes are defined (see
+When the native kernel is used
+------------------------------
+Because the handler reads XLA's structs by their layout, it is registered only
+for the XLA FFI API versions whose layout it was checked against
+(:data:`TESTED_FFI_API`; the version is read from the installed jaxlib's
+``xla/ffi/api/c_api.h``).  With any other version a one-time ``UserWarning``
+names it and the fallback runs, as it does without numba or on another
+platform: this function computes the sum with XLA gather/scatter over all
+entries (exact, same sums in the same order, not event-driven), and
+lapicque's connectivities use brainevent's kernels.
+
+The environment variable ``LAPICQUE_NATIVE_KERNEL``, read at the first use,
+can force the fallback: ``LAPICQUE_NATIVE_KERNEL=0 python run.py`` (also
+``false``/``off``/``no``); ``1`` (also ``true``/``on``/``yes``) or unset uses
+the native kernel where the version was tested.  No value registers it for an
+untested layout.
+
+Gradients with respect to the weights and to float events are defined (see
 :func:`event_csr_matvec`).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import re
 import threading
+import warnings
+from typing import Optional, Tuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["event_csr_matvec", "stack_csr", "check_csr", "row_pointers", "native_available"]
+__all__ = ["event_csr_matvec", "stack_csr", "check_csr", "row_pointers", "native_available", "native_decision",
+           "ffi_api_version", "TESTED_FFI_API", "NATIVE_ENV"]
 
 _TARGET = "lapicque_event_csr_matvec"
 _LOCK = threading.Lock()
 _STATE = {"registered": None}  # None: not tried; True: registered; False: unavailable
 
+#: XLA FFI API versions (major, minor) whose struct layouts the native handler reads correctly, with the jaxlib
+#: release each was checked against (its ``xla/ffi/api/c_api.h``: CallFrame, Args/Rets, Buffer, Extension,
+#: Metadata, Api up to ``XLA_FFI_Error_Create``, Error_Create_Args, DataType codes).
+TESTED_FFI_API = {(0, 3): "jaxlib 0.10.2", (0, 5): "jaxlib 0.12.0.1"}
+
+#: The environment variable that can force the XLA fallback (``0``) instead of the native kernel.
+NATIVE_ENV = "LAPICQUE_NATIVE_KERNEL"
+_ENV_OFF, _ENV_ON = ("0", "false", "off", "no"), ("", "1", "true", "on", "yes")
+
+
+def ffi_api_version() -> Optional[Tuple[int, int]]:
+    """``(major, minor)`` of the XLA FFI API of the installed jaxlib, from its header; None if unreadable."""
+    found = {}
+    try:
+        header = os.path.join(jax.ffi.include_dir(), "xla", "ffi", "api", "c_api.h")
+        with open(header) as fh:
+            for line in fh:
+                m = re.match(r"\s*#\s*define\s+XLA_FFI_API_(MAJOR|MINOR)\s+(\d+)", line)
+                if m:
+                    found[m.group(1)] = int(m.group(2))
+    except (OSError, AttributeError):
+        return None
+    return (found["MAJOR"], found["MINOR"]) if len(found) == 2 else None
+
+
+def native_decision(env: Optional[str], version: Optional[Tuple[int, int]]) -> Tuple[bool, str]:
+    """Whether the native kernel may be registered, and a note saying why not (empty when it may).
+
+    Parameters
+    ----------
+    env : str or None
+        The value of ``LAPICQUE_NATIVE_KERNEL`` (None: unset).
+    version : (int, int) or None
+        The FFI API version of the installed jaxlib (:func:`ffi_api_version`).
+
+    Raises
+    ------
+    ValueError
+        If ``env`` is none of the accepted values.
+
+    Examples
+    --------
+    >>> native_decision(None, (0, 3))
+    (True, '')
+    >>> native_decision("0", (0, 3))[0]
+    False
+    >>> print(native_decision(None, (0, 99))[1])  # doctest: +ELLIPSIS
+    lapicque: the installed jaxlib implements XLA FFI API 0.99, for which the native event kernel was not tested ...
+    """
+    value = "" if env is None else str(env).strip().lower()
+    if value not in _ENV_OFF + _ENV_ON:
+        raise ValueError(f"lapicque: the environment variable {NATIVE_ENV} must be 0 (force the XLA fallback) or 1 "
+                         f"(use the native kernel where tested; the default); got {env!r}.")
+    if value in _ENV_OFF:
+        return False, ""
+    if version in TESTED_FFI_API:
+        return True, ""
+    tested = ", ".join(f"{a}.{b} ({j})" for (a, b), j in sorted(TESTED_FFI_API.items()))
+    found = ("an unreadable XLA FFI API version (its xla/ffi/api/c_api.h is missing or changed)" if version is None
+             else f"XLA FFI API {version[0]}.{version[1]}")
+    return False, (f"lapicque: the installed jaxlib implements {found}, for which the native event kernel was not "
+                   f"tested (tested: {tested}); event-driven products use the XLA/brainevent fallback (same results, "
+                   f"slower). Set {NATIVE_ENV}=0 to silence this note.")
 
 
 def native_available() -> bool:
-    """Whether the native CPU kernel is usable in this process (numba importable and the FFI target registered)."""
+    """Whether the native CPU kernel is used in this process (tested FFI version, numba, not forced off).
+
+    Decided once per process, at the first use; see the module docstring.
+    """
     if _STATE["registered"] is None:
         with _LOCK:
             if _STATE["registered"] is None:
@@ -60,6 +148,11 @@ def native_available() -> bool:
 
 
 def _register() -> bool:
+    allowed, note = native_decision(os.environ.get(NATIVE_ENV), ffi_api_version())
+    if not allowed:
+        if note:
+            warnings.warn(note, UserWarning, stacklevel=3)
+        return False
     try:
         from ._event_kernels_native import handler
     except ImportError:  # numba missing: the XLA formulation is used
@@ -191,6 +284,11 @@ def _xla_matvec(active, indptr, indices, weights, n_out):
     return out.at[..., indices].add(contrib.astype(weights.dtype))
 
 
+def _as_values(spikes, dtype):
+    """Events as numbers of the weights' dtype (a bool is 0 or 1)."""
+    return spikes.astype(dtype)
+
+
 def _native_matvec(spikes, indptr, indices, weights, n_out):
     lead = spikes.shape[:-1]
     batch = int(np.prod(lead)) if lead else 1
@@ -204,11 +302,10 @@ def _forward(spikes, indptr, indices, weights, n_out):
         return jnp.zeros(spikes.shape[:-1] + (n_out,), weights.dtype)
 
     def portable(s):
-        return _xla_matvec((s if s.dtype == jnp.bool_ else s > 0).astype(weights.dtype), indptr, indices, weights,
-                           n_out)
+        return _xla_matvec(_as_values(s, weights.dtype), indptr, indices, weights, n_out)
     if native_available():
-        def native(s):  # bool, float32 and float64 spikes are read as they are (a float spikes when > 0)
-            s = s if s.dtype in (jnp.bool_, jnp.float32, jnp.float64) else s > 0
+        def native(s):  # bool, float32 and float64 events are read as they are; other numbers become values
+            s = s if s.dtype in (jnp.bool_, jnp.float32, jnp.float64) else _as_values(s, weights.dtype)
             return _native_matvec(s, indptr, indices, weights, n_out)
 
         return jax.lax.platform_dependent(spikes, cpu=native, default=portable)
@@ -216,18 +313,19 @@ def _forward(spikes, indptr, indices, weights, n_out):
 
 
 def event_csr_matvec(spikes, indptr, indices, weights, n_out: int):
-    r"""Sum the weights of the rows of spiking neurons into their target columns (event-driven, exact).
+    r"""Sum the weights of the rows with an event into their target columns, each times its value (exact).
 
     .. math::
 
-        y_{\ldots, j} = \sum_{i:\, s_{\ldots, i} \neq 0}\; \sum_{k = \mathrm{indptr}[i]}^{\mathrm{indptr}[i+1]-1}
-        w_k \,[\mathrm{indices}[k] = j]
+        y_{\ldots, j} = \sum_{i:\, s_{\ldots, i} \neq 0}\; s_{\ldots, i}
+        \sum_{k = \mathrm{indptr}[i]}^{\mathrm{indptr}[i+1]-1} w_k \,[\mathrm{indices}[k] = j]
 
     Parameters
     ----------
     spikes : array, shape (..., n_pre)
-        Binary spikes: bool, or numbers where any value ``> 0`` counts as a
-        spike.  Leading axes are a batch.
+        Events: bool spikes, or numbers -- 0/1 spikes, or values such as the
+        fraction released by short-term plasticity (any value, of either sign;
+        rows with 0 are skipped).  Leading axes are a batch.
     indptr : int array, shape (n_pre + 1,)
         CSR row pointers (non-decreasing from 0 to ``len(indices)``).
     indices : int array, shape (nnz,)
@@ -242,18 +340,22 @@ def event_csr_matvec(spikes, indptr, indices, weights, n_out: int):
     Returns
     -------
     jax.Array, shape (..., n_out)
-        The summed weights; zeros where no spiking row projects.
+        ``spikes @ W``; zeros where no row with an event projects.
 
     Notes
     -----
-    On CPU with numba installed this is one native XLA call (see the module
-    docstring), cost ~ (number of spikes x out-degree) plus one pass over the
-    spikes (bool, float32 and float64 spikes are read in place, no conversion); otherwise an XLA gather/scatter over all entries.  Concrete
-    ``indptr``/``indices`` are checked here (:func:`check_csr`); traced ones
-    are checked by the kernel for the rows it visits, which raises an XLA
-    error rather than write out of bounds.  Derivatives: linear in ``weights``
-    and, for float spikes, linear in the spikes (``dy = W^T ds``, the rule
-    surrogate-gradient training needs).
+    On CPU with the native kernel (see the module docstring) this is one XLA
+    call, cost ~ (number of non-zero events x out-degree) plus one pass over
+    the events (bool, float32 and float64 are read in place, no conversion; a
+    spike adds the weights, any other value ``v`` adds ``v * w`` rounded to the
+    weights' dtype); otherwise an XLA gather/scatter over all entries, with the
+    same sums in the same order.  Concrete ``indptr``/``indices`` are checked
+    here (:func:`check_csr`); traced ones are checked by the kernel for the
+    rows it visits, which raises an XLA error rather than write out of bounds.
+    Derivatives: linear in ``weights`` (``dy_j = sum s_i dw_k``) and, for
+    float events, linear in the events (``dy = W^T ds``, the rule
+    surrogate-gradient training needs).  NaN or infinite events propagate
+    into the result; nothing is checked inside a compiled program.
 
     Examples
     --------
@@ -261,14 +363,17 @@ def event_csr_matvec(spikes, indptr, indices, weights, n_out: int):
     >>> y = event_csr_matvec(jnp.array([True, False, True]), [0, 2, 3, 4], [0, 1, 1, 0], jnp.float32(2.), n_out=2)
     >>> y.tolist()
     [4.0, 2.0]
+    >>> event_csr_matvec(jnp.array([0.5, 0., 0.25]), [0, 2, 3, 4], [0, 1, 1, 0], jnp.float32(2.), n_out=2).tolist()
+    [1.5, 1.0]
     """
     indptr, indices, weights = _as_arrays(indptr, indices, weights, n_out)
     spikes = jnp.asarray(spikes)
     if spikes.ndim < 1 or spikes.shape[-1] != indptr.shape[0] - 1:
         raise ValueError(f"event_csr_matvec: spikes must have shape (..., n_pre) with n_pre = len(indptr) - 1 = "
                          f"{indptr.shape[0] - 1}; got shape {spikes.shape}.")
-    if not (spikes.dtype == jnp.bool_ or jnp.issubdtype(spikes.dtype, jnp.number)):
-        raise TypeError(f"event_csr_matvec: spikes must be bool or numeric; got dtype {spikes.dtype}.")
+    if not (spikes.dtype == jnp.bool_ or jnp.issubdtype(spikes.dtype, jnp.integer)
+            or jnp.issubdtype(spikes.dtype, jnp.floating)):
+        raise TypeError(f"event_csr_matvec: spikes must be bool, integer or real floating; got dtype {spikes.dtype}.")
     return _matvec(spikes, indptr, indices, weights, int(n_out))
 
 
@@ -298,8 +403,7 @@ def _matvec_jvp(n_out, primals, tangents):
     spikes, indptr, indices, weights = primals
     t_spikes, _, _, t_weights = tangents
     y = _matvec(spikes, indptr, indices, weights, n_out)
-    active = (spikes if spikes.dtype == jnp.bool_ else spikes > 0).astype(weights.dtype)
-    dy = _xla_matvec(active, indptr, indices, t_weights, n_out)
+    dy = _xla_matvec(_as_values(spikes, weights.dtype), indptr, indices, t_weights, n_out)
     if jnp.issubdtype(spikes.dtype, jnp.floating):
         dy = dy + _xla_matvec(t_spikes.astype(weights.dtype), indptr, indices, weights, n_out)
     return y, dy

@@ -9,21 +9,32 @@
   args{struct_size, ext, size, types, args}, rets{struct_size, ext, size, types, rets}
   -> the words used are 1, 2, 7, 9, 12, 14;
 * ``XLA_FFI_Buffer``: struct_size, ext, dtype, data, rank, dims -> words 2..5;
-* ``XLA_FFI_Extension_Base``: struct_size, type, next; the metadata extension
-  adds a pointer to ``XLA_FFI_Metadata`` (word 3), whose api_version
-  major/minor are int32 slots 6 and 7 and traits slot 8;
-* ``XLA_FFI_Api``: struct_size, ext, api_version (3 words), internal_api,
+* ``XLA_FFI_Extension_Base`` (``XLA_FFI_InternalExtension`` from API 0.5 on,
+  same fields): struct_size, type, next; the metadata extension adds a
+  pointer to ``XLA_FFI_Metadata`` (word 3), whose api_version major/minor are
+  int32 slots 6 and 7 and traits slot 8;
+* ``XLA_FFI_Api``: struct_size, ext, api_version{struct_size, ext, major,
+  minor} (major/minor: int32 slots 8 and 9), internal_api,
   ``XLA_FFI_Error_Create`` (word 6), whose argument struct is
   {struct_size, ext, message, errc}.
+
+These layouts are the same in FFI API 0.3 (jaxlib 0.10) and 0.5 (jaxlib
+0.12); :mod:`lapicque._event_kernels` registers the handler only for the API
+versions listed in its ``TESTED_FFI_API``.  Asked for its metadata, the
+handler answers with the API version of the runtime that asks (read from
+``XLA_FFI_Api``), so nothing of the installed jaxlib is frozen into the
+compiled code.
+
+Events: a spike array of bool, float32 or float64 is read in place; a row
+``i`` is visited only where ``s_i != 0`` and adds ``s_i * w`` (a bool or a
+value of exactly 1 adds ``w`` itself, without the product: the binary path).
+The product is rounded to the weights' dtype first, as XLA's formulation does.
 
 No Python runs when XLA calls it.  Everything is cached on disk by numba
 (``cache=True``): the error messages are constants of the compiled code.
 """
 
 from __future__ import annotations
-
-import os
-import re
 
 import numba
 import numpy as np
@@ -36,27 +47,10 @@ __all__ = ["handler"]
 
 _F_EXT, _F_API, _F_NARGS, _F_ARGS, _F_NRETS, _F_RETS = 1, 2, 7, 9, 12, 14
 _B_DTYPE, _B_DATA, _B_RANK, _B_DIMS = 2, 3, 4, 5
+_A_MAJOR, _A_MINOR = 8, 9  # int32 slots of XLA_FFI_Api.api_version
 _PRED, _S32, _F32, _F64 = 1, 4, 11, 12  # XLA_FFI_DataType
 _EXT_METADATA, _ERR_INVALID_ARGUMENT = 1, 3
 
-
-def _api_version():
-    """(major, minor) of the XLA FFI API implemented by the installed jaxlib (from its header; (0, 1) if unreadable)."""
-    import jaxlib
-    header = os.path.join(os.path.dirname(jaxlib.__file__), "include", "xla", "ffi", "api", "c_api.h")
-    found = {}
-    try:
-        with open(header) as fh:
-            for line in fh:
-                m = re.match(r"\s*#\s*define\s+XLA_FFI_API_(MAJOR|MINOR)\s+(\d+)", line)
-                if m:
-                    found[m.group(1)] = int(m.group(2))
-    except OSError:
-        pass
-    return found.get("MAJOR", 0), found.get("MINOR", 1)
-
-
-_API_MAJOR, _API_MINOR = _api_version()
 
 def _cast_to(nbtype):
     @intrinsic
@@ -71,6 +65,16 @@ def _cast_to(nbtype):
 
 _p_i64, _p_i32, _p_u8, _p_u64 = (_cast_to(t) for t in (types.int64, types.int32, types.uint8, types.uint64))
 _p_f32, _p_f64 = _cast_to(types.float32), _cast_to(types.float64)
+
+
+@intrinsic
+def _as_type_of(typingctx, ref, value):
+    """``value`` converted (round to nearest) to the numeric type of ``ref``."""
+    sig = ref(ref, value)
+
+    def codegen(context, builder, signature, args):
+        return context.cast(builder, args[1], signature.args[1], signature.return_type)
+    return sig, codegen
 
 
 def _error_maker(message: bytes):
@@ -135,13 +139,17 @@ def _dtype(buf):
 
 @numba.njit(cache=True)
 def _answer_metadata(frame):
-    """At registration XLA asks for the API version and traits through a metadata extension."""
+    """At registration XLA asks for the API version and traits through a metadata extension.
+
+    The answer is the version of the asking runtime (its ``XLA_FFI_Api``), 0.3 if no API table is given.
+    """
     ext = _word(frame, _F_EXT)
     while ext != 0:
         if _p_i32(ext)[2] == _EXT_METADATA:
             meta = _p_i32(_word(ext, 3))
-            meta[6] = _API_MAJOR
-            meta[7] = _API_MINOR
+            api = _word(frame, _F_API)
+            meta[6] = _p_i32(api)[_A_MAJOR] if api != 0 else 0
+            meta[7] = _p_i32(api)[_A_MINOR] if api != 0 else 3
             meta[8] = 0
             return True
         ext = _word(ext, 2)
@@ -149,24 +157,25 @@ def _answer_metadata(frame):
 
 
 @numba.njit(cache=True)
-def _is_spike(base, i, kind):
-    """Element ``i`` of a spike array of XLA type ``kind``: bool non-zero, or a float > 0."""
+def _value(base, i, kind):
+    """Element ``i`` of an event array of XLA type ``kind``, as a float64 (a bool is 0 or 1)."""
     if kind == _PRED:
-        return _p_u8(base)[i] != 0
+        return 1.0 if _p_u8(base)[i] != 0 else 0.0
     if kind == _F32:
-        return _p_f32(base)[i] > 0
-    return _p_f64(base)[i] > 0
+        return np.float64(_p_f32(base)[i])
+    return _p_f64(base)[i]
 
 
 @numba.njit(cache=True)
-def _next_spike(base, n_pre, i, kind, size):
-    """The first spiking row at or after ``i`` (``n_pre`` if none); skips a silent aligned 8-byte word at once."""
+def _next_event(base, n_pre, i, kind, size):
+    """The first row at or after ``i`` with a non-zero value (``n_pre`` if none); skips a zero aligned 8-byte word
+    at once."""
     per_word = 8 // size
     while i < n_pre:
         a = base + i * size
         if (a & 7) == 0 and i + per_word <= n_pre and _p_u64(a)[0] == 0:
             i += per_word
-        elif _is_spike(base, i, kind):
+        elif _value(base, i, kind) != 0:
             return i
         else:
             i += 1
@@ -199,21 +208,47 @@ def _add_row(out, ob, ix, w, s, e, n_out, shared):
 
 
 @numba.njit(cache=True)
+def _add_row_scaled(out, ob, ix, w, s, e, n_out, shared, value):
+    """As :func:`_add_row`, each entry scaled by the row's event value (rounded to the weights' dtype first)."""
+    c = _as_type_of(w[0], value)
+    bad = 0
+    limit = np.uint32(n_out)
+    if shared:
+        cw = c * w[0]
+        for k in range(s, e):
+            j = np.uint32(ix[k])
+            ok = j < limit
+            bad += not ok
+            out[ob + (j if ok else 0)] += cw
+    else:
+        for k in range(s, e):
+            j = np.uint32(ix[k])
+            ok = j < limit
+            bad += not ok
+            out[ob + (j if ok else 0)] += c * w[k]
+    return bad
+
+
+@numba.njit(cache=True)
 def _accumulate(spk, kind, size, ip, ix, w, out, batch, n_pre, n_out, nnz, shared):
-    """Zero ``out``, then add the weights of every spiking row; returns the number of refused entries."""
+    """Zero ``out``, then add the weights of every row with a non-zero event, times its value; returns the number
+    of refused entries."""
     for j in range(batch * n_out):
         out[j] = 0
     bad = 0
     for b in range(batch):
         base, ob = spk + b * n_pre * size, b * n_out
-        i = _next_spike(base, n_pre, 0, kind, size)
+        i = _next_event(base, n_pre, 0, kind, size)
         while i < n_pre:
             s, e = ip[i], ip[i + 1]
+            v = _value(base, i, kind)
             if s < 0 or e > nnz or s > e:
                 bad += 1
-            else:
+            elif v == 1.0:  # a spike: the binary path
                 bad += _add_row(out, ob, ix, w, s, e, n_out, shared)
-            i = _next_spike(base, n_pre, i + 1, kind, size)
+            else:
+                bad += _add_row_scaled(out, ob, ix, w, s, e, n_out, shared, v)
+            i = _next_event(base, n_pre, i + 1, kind, size)
     return bad
 
 

@@ -11,9 +11,12 @@ the bits are all-gathered (``jax.lax.all_gather`` inside
 through its local synapses.  Everything else (neurons, synapses, delay
 buffers) is elementwise on the device's own block.
 
-Bytes exchanged per step and projection: ``n_pre / 8`` (32 spikes to a
-``uint32`` word; each device receives the other devices'
-``n_pre (k - 1) / (8 k)`` bytes).  Memory per
+Bytes exchanged per step and projection: ``n_pre / 8`` for bool spikes (32
+spikes to a ``uint32`` word; each device receives the other devices'
+``n_pre (k - 1) / (8 k)`` bytes).  Numeric events (0/1 floats, or values
+such as the fraction released by :class:`lapicque.STP`, which scale the
+weights) are exchanged as numbers of the weights' dtype, 32 times as many
+bytes: pass ``spikes != 0`` where the input is plain spikes.  Memory per
 device: ``1/k`` of the states and of the synapses.
 """
 
@@ -99,7 +102,9 @@ def sharded_event_matvec(spikes, shards, data, n_post: int, mesh):
     Parameters
     ----------
     spikes : array, shape (n_pre,)
-        This step's presynaptic spikes (bool or 0/1), cut along ``'neuron'``.
+        This step's presynaptic events, cut along ``'neuron'``: bool spikes
+        (exchanged as bits) or numbers (0/1 spikes or values that scale the
+        weights, exchanged as the weights' dtype).
     shards : dict
         :func:`partition_csr`'s arrays as JAX arrays, cut along their first axis.
     data : array, shape (1,) or (nnz,)
@@ -109,16 +114,18 @@ def sharded_event_matvec(spikes, shards, data, n_post: int, mesh):
     """
     n_pre = shards["indptr"].shape[1] - 1
     k = mesh.shape[AXIS]
-    # the exchange: the presynaptic spikes as bits (32 to a word: n_pre / 8 bytes), made whole on every device by
-    # one all-gather wherever the spikes lie (a slice of a population need not line up with the devices' blocks)
-    words = pack_bits(spikes if spikes.dtype == jnp.bool_ else spikes > 0)
+    # the exchange: the presynaptic spikes as bits (32 to a word: n_pre / 8 bytes; event values as numbers), made
+    # whole on every device by one all-gather wherever they lie (a slice of a population need not line up with the
+    # devices' blocks)
+    binary = spikes.dtype == jnp.bool_
+    payload = pack_bits(spikes) if binary else spikes.astype(data.dtype)
 
     def local(b, indptr, indices, order, w):
-        full = unpack_bits(b, n_pre)
+        full = unpack_bits(b, n_pre) if binary else b
         return event_csr_matvec(full, indptr[0], indices[0], _local_weights(w, order[0]), n_post // k)
 
     fn = _shard_map(local, mesh, in_specs=(P(), P(AXIS), P(AXIS), P(AXIS), P()), out_specs=P(AXIS))
-    return fn(words, shards["indptr"], shards["indices"], shards["order"], data)
+    return fn(payload, shards["indptr"], shards["indices"], shards["order"], data)
 
 
 _SHIFTS = np.arange(32, dtype=np.uint32)

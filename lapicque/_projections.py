@@ -40,7 +40,7 @@ import saiunit as u
 from brainstate.mixin import ParamDescriber
 from brainstate.util import get_unique_name
 
-from ._connectivity import Connectivity, EventMatrix, _is_spike_dtype_ok
+from ._connectivity import Connectivity, EventMatrix, check_event_input
 from ._event_kernels import stack_csr
 from ._delay import DelayLine
 
@@ -158,10 +158,15 @@ class AlignPostProj(_Projection):
     Parameters
     ----------
     *modules
-        Optional callables applied in turn to the input before the delay.
+        Optional callables applied in turn to the input before the delay,
+        e.g. ``lapicque.STP(n_pre, U=0.1)``: the fraction of resources each
+        spike releases then scales what a lapicque connectivity delivers
+        (weight x released fraction per spike).
     comm : callable
         Maps the presynaptic signal to the postsynaptic side, e.g.
-        :class:`lapicque.FixedOutDegree`, ``brainstate.nn.EventFixedProb``.
+        :class:`lapicque.FixedOutDegree`, ``brainstate.nn.EventFixedProb``
+        (brainstate's event comms count every value > 0 as a whole spike, so
+        they lose STP's scaling: use a lapicque connectivity after STP).
     syn : descriptor or synapse
         ``Expon.desc(n_post, tau=...)`` (shared by projections with the same
         ``label``, synapse and output descriptors) or a synapse instance.
@@ -406,10 +411,9 @@ class FusedProj(brainstate.nn.Module):
         elif len(xs) != len(self.projections):
             raise ValueError(f"FusedProj: give one input per member ({len(self.projections)}) or their "
                              f"concatenation ({total} elements); got {len(xs)} inputs.")
-        parts = []
-        for p, x in zip(self.projections, xs):
-            x = _is_spike_dtype_ok(p._pre((x,)), p.owner)
-            parts.append(x if x.dtype == jnp.bool_ else x > 0)
+        parts = [check_event_input(p._pre((x,)), p.owner) for p, x in zip(self.projections, xs)]
+        if any(x.dtype != jnp.bool_ for x in parts):  # event values (0/1 spikes stay on the binary path)
+            parts = [x.astype(self.matrix.data.dtype) for x in parts]
         y = self.matrix(jnp.concatenate(parts, axis=-1))
         bounds = np.cumsum([0] + self.post_sizes)
         for p, a, b in zip(self.projections, bounds[:-1], bounds[1:]):

@@ -2,7 +2,15 @@ r"""Short-term plasticity: STP (Tsodyks-Markram facilitation and depression) and
 
 Both take presynaptic spikes and return, at each spike, the fraction of
 resources released (0 between spikes); a projection multiplies its weights
-by it.  Between spikes the variables relax exactly (one exponential factor
+by it: placed before a lapicque connectivity,
+``AlignPostProj(STP(n_pre, U=0.1), comm=FixedOutDegree(...), syn=..., out=..., post=...)``
+delivers ``weight x u+ x-`` per spike (the connectivity's event path visits
+only the rows that spiked and scales each by its value).  brainstate's
+``EventFixedProb`` counts every value > 0 as a whole spike, so after STP it
+delivers the full weight, in brainpy.state as here; use a lapicque
+connectivity (or a dense comm) after STP.
+
+Between spikes the variables relax exactly (one exponential factor
 per step); at a spike the jumps follow the reference's order:
 
 1. relax ``u`` and ``x`` over the step;

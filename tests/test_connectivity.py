@@ -15,6 +15,7 @@ import saiunit as u
 from scipy import stats
 
 import lapicque
+import lapicque._connectivity as connectivity
 from tolerances import POISSON_SIGMAS as SIGMAS
 
 
@@ -118,7 +119,7 @@ def test_edge_list_keeps_duplicates_and_weight_order():
     np.testing.assert_allclose(np.asarray(y.to_decimal(u.nS)), [4., 6.])
 
 
-@pytest.mark.parametrize("weight", [0.5 * u.nS, braintools.init.Normal(1., 0.2, unit=u.nS)])
+@pytest.mark.parametrize("weight", [0.5 * u.nS, braintools.init.Normal(1. * u.nS, 0.2 * u.nS)])
 def test_event_driven_product_equals_dense(weight):
     conn = lapicque.FixedOutDegree(300, 200, 12, weight, seed=2, allow_multapses=True)
     dense = np.asarray(conn.to_dense().to_decimal(u.nS))
@@ -140,7 +141,7 @@ def test_native_and_brainevent_kernels_agree():
         pytest.skip("CPU only")
     pytest.importorskip("numba")
     from lapicque._connectivity import EventMatrix, _backend
-    conn = lapicque.FixedOutDegree(400, 300, 20, braintools.init.Uniform(0.5, 1.5, unit=u.nS), seed=4,
+    conn = lapicque.FixedOutDegree(400, 300, 20, braintools.init.Uniform(0.5 * u.nS, 1.5 * u.nS), seed=4,
                                    allow_multapses=True)
     assert conn.matrix.native
     other = EventMatrix(conn.matrix.data, conn.matrix.indices, conn.matrix.indptr, conn.matrix.shape)
@@ -149,6 +150,37 @@ def test_native_and_brainevent_kernels_agree():
     spikes = jnp.asarray(np.random.default_rng(1).random((2, 400)) < 0.1)
     for s in (spikes[0], spikes):
         np.testing.assert_allclose(np.asarray(jax.jit(other)(s)), np.asarray(jax.jit(conn.matrix)(s)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "brainevent"])
+def test_event_values_scale_the_weights(native):
+    """Spike counts and released fractions: y = x @ W on both kernels, eager and compiled (issue 25, item 3)."""
+    if jax.default_backend() != "cpu" and native:
+        pytest.skip("the native kernel runs on CPU")
+    conn = lapicque.FixedOutDegree(300, 200, 12, braintools.init.Uniform(0.5 * u.nS, 1.5 * u.nS), seed=2,
+                                   allow_multapses=True)
+    if not native:
+        conn.matrix.native, conn.matrix.csr = False, conn.matrix._brainevent_csr()
+    elif not conn.matrix.native:
+        pytest.skip("native kernel unavailable")
+    dense = np.asarray(conn.to_dense().to_decimal(u.nS))
+    rng = np.random.default_rng(5)
+    on = rng.random((2, 300)) < 0.1
+    for x in (on * rng.random((2, 300)), on * rng.integers(1, 4, (2, 300)), on * 1.):
+        x = jnp.asarray(x, jnp.float32)
+        for f in (conn, jax.jit(conn)):
+            np.testing.assert_allclose(np.asarray(f(x).to_decimal(u.nS)), np.asarray(x) @ dense, rtol=1e-5, atol=1e-5)
+    spikes = jnp.asarray(on)  # 0/1 floats and bool spikes: the same sums, bit for bit
+    assert np.array_equal(np.asarray(jax.jit(conn)(spikes.astype(jnp.float32)).mantissa),
+                          np.asarray(jax.jit(conn)(spikes).mantissa))
+    m, x = conn.matrix, jnp.asarray(on[0] * rng.random(300), jnp.float32)  # gradients at released fractions:
+    # d/dx = W cot, d/dw_k = x_row(k) cot_col(k), on either kernel
+    cot = jnp.asarray(rng.normal(size=200), jnp.float32)
+    rows = np.repeat(np.arange(300), np.diff(m.indptr))
+    np.testing.assert_allclose(np.asarray(jax.grad(lambda v: m(v) @ cot)(x)), dense @ np.asarray(cot), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(np.asarray(jax.grad(lambda d: m(x, d) @ cot)(m.data)),
+                               np.asarray(x)[rows] * np.asarray(cot)[m.indices], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("call,err,words", [
@@ -162,14 +194,58 @@ def test_native_and_brainevent_kernels_agree():
     (lambda: lapicque.EdgeList(3, 2, [0, 1], [0], 1.), ValueError, "equal length"),
     (lambda: lapicque.EdgeList(3, 2, [0, 1], [0, 1], [1., 2., 3.] * u.nS), ValueError, "one value per edge"),
     (lambda: lapicque.EdgeList(3, 2, [0], [0], np.nan * u.nS), ValueError, "finite"),
+    # issue 25, item 9: each used to pass silently or raise a bare numpy error
+    (lambda: lapicque.EdgeList(3, 2 ** 31 + 5, [0], [2 ** 31 + 1], 1. * u.nS), ValueError,
+     r"EdgeList: out_size must be at most 2\*\*31 - 1 .*int32.*2,147,483,653"),
+    (lambda: lapicque.PairwiseBernoulli(2 ** 31, 3, 0.1, 1. * u.nS), ValueError, "PairwiseBernoulli: in_size.*int32"),
+    (lambda: lapicque.EdgeList(3, 2, [0, 1], [0, 1], braintools.init.Normal(np.nan * u.nS, 1. * u.nS)), ValueError,
+     "EdgeList: weight must be finite; got nan at 2 of 2 places"),
+    (lambda: lapicque.FixedOutDegree(5, 5, 2, lambda shape: np.full(shape, np.inf) * u.nS), ValueError,
+     "FixedOutDegree: weight must be finite; got inf"),
+    (lambda: lapicque.EdgeList(3, 2, [0, 1], [0, 1], jnp.array([1., np.nan]) * u.nS), ValueError,
+     "EdgeList: weight must be finite"),
+    (lambda: lapicque.FixedOutDegree(5, 5, 2, 1. * u.nS, seed=-1), ValueError,
+     r"FixedOutDegree: seed must be a non-negative int \(0, 1, 2, ...\) or None; got -1"),
+    (lambda: lapicque.FixedInDegree(5, 5, 2, 1. * u.nS, seed=True), TypeError, "FixedInDegree: seed"),
+    (lambda: lapicque.FixedOutDegree(5, 5, 2, "6nS"), TypeError,
+     r"FixedOutDegree: weight must be a quantity such as 6 \* u.nS.*'6nS'"),
+    (lambda: lapicque.EdgeList(3, 2, [0], [1], {"w": 1}), TypeError, "EdgeList: weight must be a quantity"),
+    (lambda: lapicque.FixedOutDegree(10, 10 ** 9, 10 ** 9 - 1, 1. * u.nS, allow_multapses=True), ValueError,
+     r"FixedOutDegree: outdegree gives 9,999,999,990 connections .*480.0 GB.*2\*\*31 - 1"),
+    (lambda: lapicque.PairwiseBernoulli(10 ** 6, 10 ** 6, 0.5, 1. * u.nS), ValueError,
+     r"PairwiseBernoulli: prob gives .* connections .*GB.*2\*\*31 - 1"),
 ])
 def test_bad_construction(call, err, words):
     with pytest.raises(err, match=words):
         call()
 
 
+def test_connections_beyond_the_available_memory_are_refused_with_the_figure(monkeypatch):
+    """An out-degree whose draw does not fit the memory is refused before allocating (was a MemoryError)."""
+    monkeypatch.setattr(connectivity, "available_memory", lambda: 2 * 10 ** 9)
+    with pytest.raises(ValueError, match=r"FixedOutDegree: outdegree gives 100,000,000 connections, which need "
+                                         r"about 4.8 GB to build .* but 2.0 GB of memory is available"):
+        lapicque.FixedOutDegree(1000, 10 ** 6, 10 ** 5, 1. * u.nS, allow_multapses=True)
+    with pytest.raises(ValueError, match=r"FixedInDegree: indegree gives 100,000,000 connections"):
+        lapicque.FixedInDegree(10 ** 6, 1000, 10 ** 5, 1. * u.nS, allow_multapses=True)
+    assert lapicque.FixedOutDegree(100, 100, 10, 1. * u.nS).n_edges == 1000  # small draws are untouched
+    assert BYTES_PER_EDGE_MEASURED[0] <= connectivity.BYTES_PER_EDGE <= BYTES_PER_EDGE_MEASURED[1]
+
+
+#: Peak bytes per connection measured for 2e7 connections (FixedOutDegree, FixedInDegree with an initializer,
+#: PairwiseBernoulli): 40-54; the estimate must lie in that range.
+BYTES_PER_EDGE_MEASURED = (40, 54)
+
+
+def test_memory_available_is_read():
+    free = connectivity.available_memory()
+    assert free is None or free > 0
+
+
 @pytest.mark.parametrize("x,err,words", [
-    (jnp.array([0., 0.5, 1.]), ValueError, "binary spikes"),
+    (jnp.array([0., -0.5, 1.]), ValueError, "non-negative finite event values.*-0.5 .at 1 places"),
+    (jnp.array([0., jnp.nan, 1.]), ValueError, "non-negative finite event values.*nan"),
+    (jnp.array([jnp.inf, 0., 1.]), ValueError, "non-negative finite"),
     (jnp.array([True, False]), ValueError, "shape"),
     (jnp.array([1., 0., 0.]) * u.mV, TypeError, "without units"),
     (jnp.ones((2, 2, 3), bool), ValueError, "shape"),

@@ -1,5 +1,12 @@
 """lapicque._event_kernels: event-driven CSR propagation against a dense reference, exactness, errors, gradients."""
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -76,16 +83,50 @@ def test_deterministic_and_batched():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
-def test_numeric_spikes_count_when_positive(dtype):
-    """Floats are read in place by the kernel (any value > 0 spikes, -0.0 and negatives do not); ints converted."""
+def test_event_values_scale_the_weights(dtype):
+    """Numbers are events of that size: y = s @ W for 0/1 spikes, fractions, counts and either sign (read in
+    place by the kernel for floats; -0.0 is no event); integers become values of the weights' dtype."""
     rng = np.random.default_rng(6)
     n_pre = 37  # odd: several neurons per 8-byte word, unaligned tail
     indptr, indices = _random_csr(rng, n_pre, 11, 4.0)
-    values = rng.choice(np.array([0., -0., 1., -1., 0.5, 2.]), size=(3, n_pre))
+    w = rng.normal(size=indices.size)
+    values = rng.choice(np.array([0., -0., 1., -1., 0.5, 2., 0.125]), size=(3, n_pre))
+    values = np.round(values) if dtype == np.int32 else values
     with jax.enable_x64(dtype == np.float64):
-        y = jax.jit(lambda s: event_csr_matvec(s, indptr, indices, jnp.float32(1.), 11))(values.astype(dtype))
-        ref = (values.astype(dtype) > 0).astype(float) @ _dense(indptr, indices, 1., 11)
-        assert np.array_equal(np.asarray(y), ref)
+        wdt = np.float64 if dtype == np.float64 else np.float32
+        y = jax.jit(lambda s: event_csr_matvec(s, indptr, indices, jnp.asarray(w.astype(wdt)), 11))(
+            values.astype(dtype))
+        ref = values @ _dense(indptr, indices, w.astype(wdt), 11)
+        np.testing.assert_allclose(np.asarray(y), ref, rtol=1e-5 if wdt == np.float32 else 1e-12,
+                                   atol=1e-5 if wdt == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["bool", "float32", "float64", "values"])
+def test_native_equals_xla_formulation_bitwise(kind):
+    """The native kernel and the XLA fallback add the same products in the same order: identical bits."""
+    from lapicque._event_kernels import _xla_matvec
+    rng = np.random.default_rng(9)
+    indptr, indices = _random_csr(rng, 301, 57, 9.0)
+    on = rng.random((2, 301)) < 0.2
+    s = {"bool": on, "float32": on.astype(np.float32), "float64": on.astype(np.float64),
+         "values": (on * rng.random((2, 301))).astype(np.float32)}[kind]
+    for w in (jnp.float32(0.3), jnp.asarray(rng.normal(size=indices.size).astype(np.float32))):
+        native = jax.jit(lambda x: event_csr_matvec(x, indptr, indices, w, 57))(s)
+        w1 = jnp.reshape(w, (-1,))
+        fallback = _xla_matvec(jnp.asarray(s).astype(jnp.float32), jnp.asarray(indptr), jnp.asarray(indices), w1, 57)
+        assert np.array_equal(np.asarray(native), np.asarray(fallback))
+
+
+def test_only_rows_with_a_non_zero_event_are_visited():
+    """Event-driven for values too: a row holding an out-of-range column is never read while its event is 0
+    (or -0.0), and is refused (not written out of bounds) as soon as it carries any non-zero value."""
+    pytest.importorskip("numba")
+    f = jax.jit(lambda s, ix: event_csr_matvec(s, jnp.array([0, 1, 2], jnp.int32), ix, jnp.float32(2.), 2))
+    bad = jnp.array([1, 7], jnp.int32)
+    for s in ([0.5, 0.], [0.5, -0.]):
+        assert f(jnp.array(s, jnp.float32), bad).tolist() == [0., 1.]
+    with pytest.raises(Exception, match="column index outside"):
+        jax.block_until_ready(f(jnp.array([0.5, -0.25], jnp.float32), bad))
 
 
 def test_inside_scan_matches_python_loop():
@@ -132,6 +173,18 @@ def test_gradients_weights_and_float_spikes():
     np.testing.assert_allclose(np.asarray(gw), s[rows] * cot[indices], rtol=1e-5, atol=1e-6)
 
 
+def test_weight_gradient_of_event_values():
+    """d y_j / d w_k = s_i for the row i of entry k: the value, not whether it is non-zero (it used to be 1)."""
+    rng = np.random.default_rng(8)
+    indptr, indices = _random_csr(rng, 12, 9, 3.0)
+    w = jnp.asarray(rng.normal(size=indices.size).astype(np.float32))
+    s = ((rng.random(12) < 0.6) * rng.random(12)).astype(np.float32)
+    cot = rng.normal(size=9).astype(np.float32)
+    gw = jax.grad(lambda w_: jnp.dot(event_csr_matvec(s, indptr, indices, w_, 9), cot))(w)
+    rows = np.repeat(np.arange(12), np.diff(indptr))
+    np.testing.assert_allclose(np.asarray(gw), s[rows] * cot[indices], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("args, match", [
     (([0, 2, 1], [0, 1], 1., 2), "non-decreasing"),
     (([0, 1, 2], [0, 5], 1., 2), r"indices must lie in \[0, n_out = 2\)"),
@@ -164,3 +217,103 @@ def test_traced_bad_indices_raise_instead_of_writing_out_of_bounds():
 def test_check_csr_returns_int32():
     ip, ix = check_csr(np.array([0, 1], np.int64), np.array([0], np.int64), 1)
     assert ip.dtype == np.int32 and ix.dtype == np.int32
+
+
+# --- item 12: the native handler only for tested XLA FFI layouts, and a forced fallback with identical results ---
+
+def test_native_kernel_only_for_tested_ffi_versions():
+    from lapicque._event_kernels import TESTED_FFI_API, ffi_api_version, native_decision
+    assert native_decision(None, (0, 3)) == (True, "") and native_decision("1", (0, 5)) == (True, "")
+    for env in ("0", "off", " False "):
+        assert native_decision(env, (0, 3)) == (False, "")  # forced: no note
+    allowed, note = native_decision(None, (1, 0))
+    assert not allowed and "XLA FFI API 1.0" in note and "0.3 (jaxlib 0.10.2)" in note
+    assert "LAPICQUE_NATIVE_KERNEL=0" in note
+    assert not native_decision("", None)[0] and "unreadable" in native_decision("", None)[1]
+    with pytest.raises(ValueError, match="LAPICQUE_NATIVE_KERNEL must be 0 .* or 1 .*got 'maybe'"):
+        native_decision("maybe", (0, 3))
+    if native_available():  # this process registered it: its jaxlib's header declares a tested version
+        assert ffi_api_version() in TESTED_FFI_API
+
+
+def test_untested_ffi_version_falls_back_with_one_note(monkeypatch):
+    """An untested layout is never registered: a UserWarning names the version and the product still works."""
+    import lapicque._event_kernels as ek
+    monkeypatch.delenv(ek.NATIVE_ENV, raising=False)
+    monkeypatch.setattr(ek, "ffi_api_version", lambda: (0, 99))
+    with pytest.warns(UserWarning, match=r"XLA FFI API 0\.99, for which the native event kernel was not tested"):
+        assert ek._register() is False
+    monkeypatch.setitem(ek._STATE, "registered", False)  # what the first use records in that case
+    hlo = jax.jit(lambda s: event_csr_matvec(s, [0, 1, 2], [0, 1], 1., 2)).lower(jnp.ones(2, bool)).as_text()
+    assert "lapicque_event_csr_matvec" not in hlo and "scatter" in hlo
+    assert event_csr_matvec(jnp.array([True, False]), [0, 1, 2], [0, 1], 1., 2).tolist() == [1., 0.]
+
+
+_FALLBACK_SCRIPT = r"""
+import sys, json, warnings
+import numpy as np, jax, jax.numpy as jnp, brainstate, saiunit as u
+import lapicque as lq
+from lapicque._event_kernels import event_csr_matvec, native_available
+brainstate.environ.set(dt=0.1 * u.ms)
+
+class Net(brainstate.nn.Module):  # E/I with STP on E -> E (event values) and plain spikes elsewhere
+    def __init__(self, n_e=160, n_i=40):
+        super().__init__()
+        lif = dict(R=100. * u.Mohm, tau=20. * u.ms, tau_ref=5. * u.ms, V_rest=-60. * u.mV, V_th=-50. * u.mV,
+                   V_reset=-60. * u.mV, V_initializer=lambda s, b=None: -60. * u.mV + 10. * u.mV *
+                   jnp.asarray(np.random.default_rng(0).random(s), jnp.float32))
+        self.E, self.I = lq.LIFRef(n_e, **lif), lq.LIFRef(n_i, **lif)
+        def proj(pre, post, w, tau, E, seed, *mods):
+            return lq.AlignPostProj(*mods, comm=lq.FixedOutDegree(pre.varshape[0], post.varshape[0], 8, w, seed=seed),
+                                    syn=lq.Expon.desc(post.varshape[0], tau=tau), out=lq.COBA.desc(E=E), post=post)
+        self.EE = proj(self.E, self.E, 6. * u.nS, 5. * u.ms, 0. * u.mV, 1, lq.STP(n_e, U=0.2, tau_f=200. * u.ms))
+        self.EI = proj(self.E, self.I, 6. * u.nS, 5. * u.ms, 0. * u.mV, 2)
+        self.IE = proj(self.I, self.E, 67. * u.nS, 10. * u.ms, -80. * u.mV, 3)
+        self.II = lq.AlignPostProj(comm=lq.FixedOutDegree(n_i, n_i, 8, 67. * u.nS, seed=4), syn=lq.Expon.desc(
+            n_i, tau=10. * u.ms), out=lq.COBA.desc(E=-80. * u.mV), post=self.I)
+
+    def step(self, k):
+        with brainstate.environ.context(t=k * 0.1 * u.ms):
+            se, si = self.E.get_spike(), self.I.get_spike() != 0.  # float spikes and bool spikes
+            self.EE(se), self.EI(se), self.IE(si), self.II(si)
+            self.E(210. * u.pA), self.I(210. * u.pA)
+            return (self.E.get_spike() != 0., self.I.get_spike() != 0., self.EE.syn.g.value.to_decimal(u.nS),
+                    self.IE.syn.g.value.to_decimal(u.nS), self.E.V.value.to_decimal(u.mV))
+
+net = Net()
+brainstate.nn.init_all_states(net)
+out = brainstate.transform.for_loop(net.step, jnp.arange(1500))
+rng = np.random.default_rng(1)
+ip = np.concatenate([[0], np.cumsum(rng.poisson(6, 300))]).astype(np.int32)
+ix = rng.integers(0, 70, ip[-1]).astype(np.int32)
+vals = ((rng.random((3, 300)) < 0.2) * rng.random((3, 300))).astype(np.float32)
+f = jax.jit(lambda s: event_csr_matvec(s, ip, ix, jnp.float32(0.7), 70))
+direct = [f(vals), f(vals > 0), f(vals != 0.)]
+np.savez(sys.argv[1], *[np.asarray(a) for a in out], *[np.asarray(a) for a in direct])
+print("RESULT " + json.dumps({"native": native_available(), "target": "lapicque_event_csr_matvec" in
+                              f.lower(vals).as_text()}))
+"""
+
+
+def test_forced_fallback_gives_identical_results(tmp_path):
+    """LAPICQUE_NATIVE_KERNEL=0 (the path of an untested jaxlib): an E/I network with STP gives the same spikes,
+    conductances and V, bit for bit, as the native kernel; so do direct products of spikes and values."""
+    procs = {}
+    for name, flag in (("native", "1"), ("fallback", "0")):
+        env = {**os.environ, "JAX_PLATFORMS": "cpu", "LAPICQUE_NATIVE_KERNEL": flag}
+        procs[name] = subprocess.Popen([sys.executable, "-c", _FALLBACK_SCRIPT, str(tmp_path / f"{name}.npz")],
+                                       env=env, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+    info = {}
+    for name, p in procs.items():
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+        info[name] = json.loads([x for x in out.splitlines() if x.startswith("RESULT ")][-1][len("RESULT "):])
+    assert info["fallback"] == {"native": False, "target": False}
+    if importlib.util.find_spec("numba") is not None:
+        assert info["native"] == {"native": True, "target": True}
+    a, b = np.load(tmp_path / "native.npz"), np.load(tmp_path / "fallback.npz")
+    assert len(a.files) == len(b.files) == 8
+    for key in a.files:
+        assert np.array_equal(a[key], b[key]), key
+    assert a["arr_0"].sum() > 50 and a["arr_2"].max() > 0  # E spiked, STP-scaled conductance arrived
