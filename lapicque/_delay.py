@@ -9,11 +9,17 @@ step ``n + D`` with
 
     D = \\lfloor d / dt + 1/2 \\rfloor \\qquad (\\text{round half up, in whole steps}),
 
-computed once at ``init_state`` from ``brainstate.environ``'s ``dt``.  Rounding
-(not truncation) makes ``0.3 ms / 0.1 ms = 2.9999...`` three steps, the
-floating-point error behind projection delays that came out short in
-brainpy (issue #709).  ``delay=None`` and ``delay=0 * u.ms`` are the same:
-``D = 0``, the input goes straight to ``comm``.
+computed once at ``init_state`` from ``brainstate.environ``'s ``dt``, for the
+numbers the user wrote: ``d`` and ``dt`` are the decimals that their floats
+print as (their shortest representation, in float32 for a float32 value), so
+``0.15 ms / 0.1 ms`` is exactly ``3/2`` and gives ``D = 2`` although the float
+quotient is ``1.4999999999999998``, and ``0.3 ms / 0.1 ms`` (float quotient
+``2.9999999999999996``) gives exactly 3 -- the floating-point error behind
+projection delays that came out short in brainpy (issue #709).  Quotients that
+are not within a relative ``1e-6`` (float32 values) or ``1e-12`` (float64) of a
+half step are rounded in floating point (the same result, without the rational
+arithmetic).  ``delay=None`` and
+``delay=0 * u.ms`` are the same: ``D = 0``, the input goes straight to ``comm``.
 
 What "the same step" means: in a brainpy.state-style network a projection is
 called at step ``n`` with the spikes that the presynaptic group emitted at the
@@ -24,13 +30,27 @@ integration that feels a spike of the step labelled ``t_s`` starts at
 (the spike is pushed at ``t_s`` after the state update and applied ``d``
 later), so ``delay`` means the same thing in both simulators.
 
-A ``(N_pre,)`` array of delays (one axonal delay per presynaptic element) uses
-the same rule element-wise.
+A ``(N_pre,)`` array of delays (one axonal delay per presynaptic element) and
+per-connection delays use the same rule element-wise.
+
+Memory
+------
+A delay line holds ``D`` (scalar delay) or ``max D + 1`` (per-element and
+per-connection delays) past inputs of ``batch x elements`` values each.
+``init_state`` computes that size before allocating and refuses a line larger
+than the memory of the device (:func:`check_buffer`), with the figure in the
+message, instead of letting XLA try to allocate it.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import os
+from fractions import Fraction
+
 import brainstate
+import jax
 import jax.numpy as jnp
 import numpy as np
 import saiunit as u
@@ -74,18 +94,149 @@ def check_delay(delay, owner: str, n_pre=None):
     return d
 
 
+#: quotients d/dt within this relative distance of a half step are rounded in exact rational
+#: arithmetic: float32 values are off their decimal by up to 2**-24 = 6e-8 each, so 1e-6 has a
+#: margin of 8; float64 values (and the quotient) by ~1.1e-16 each, so 1e-12 has a margin of 3000.
+NEAR_HALF_RTOL = {"float32": 1e-6, "float64": 1e-12}
+
+
+def as_written(x) -> Fraction:
+    """The decimal number behind the float ``x``, exactly: its shortest representation.
+
+    A value that is exactly a float32 (a float32 array cast to float64 on its way
+    here, or a binary fraction such as 0.25 whose two representations agree) is
+    read with float32's shortest representation, so ``float32(0.35)``
+    (= 0.3499999940395355) is 7/20.
+
+    Examples
+    --------
+    >>> from lapicque._delay import as_written
+    >>> as_written(0.15), as_written(0.1), as_written(0.35)
+    (Fraction(3, 20), Fraction(1, 10), Fraction(7, 20))
+    """
+    x = float(x)
+    x32 = np.float32(x) if abs(x) < 3e38 else np.float32(np.inf)
+    shortest = x32 if float(x32) == x else np.float64(x)
+    return Fraction(np.format_float_scientific(shortest, unique=True))
+
+
 def delay_steps(delay_ms, dt_ms) -> np.ndarray:
-    """The delay rule: ``floor(d / dt + 1/2)`` whole steps (numpy ints)."""
-    return np.floor(np.asarray(delay_ms, dtype=float) / float(dt_ms) + 0.5).astype(int)
+    """The delay rule: ``floor(d / dt + 1/2)`` whole steps (numpy int64), exact for the decimals written.
+
+    Parameters
+    ----------
+    delay_ms : float or array of float
+        Delays in ms, finite and >= 0.
+    dt_ms : float
+        The time step in ms, finite and > 0.
+
+    Examples
+    --------
+    >>> from lapicque._delay import delay_steps
+    >>> delay_steps([0.05, 0.15, 0.25, 0.3, 0.35], 0.1).tolist()   # 0.15 / 0.1 = 1.4999999999999998 in floats
+    [1, 2, 3, 3, 4]
+    """
+    d = np.asarray(delay_ms, dtype=np.float64)
+    dt = float(dt_ms)
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"delay_steps: dt must be a finite time > 0 ms; got {dt_ms!r}.")
+    q = d / dt
+    if q.size and not np.all(q < 2.**62):
+        raise ValueError(f"delay_steps: a delay of {np.max(d):g} ms is {np.max(q):.3g} steps of dt = {dt:g} ms, "
+                         f"more than any buffer can hold.")
+    steps = np.array(np.floor(q + 0.5), dtype=np.float64)
+    with np.errstate(over="ignore"):
+        f32 = (d.astype(np.float32).astype(np.float64) == d) | (float(np.float32(dt)) == dt)
+    rtol = np.where(f32, NEAR_HALF_RTOL["float32"], NEAR_HALF_RTOL["float64"])
+    near = np.abs(q - np.floor(q) - 0.5) <= rtol * np.maximum(q, 1.)
+    if np.any(near):
+        dt_exact, half = as_written(dt), Fraction(1, 2)
+        values, where = np.unique(d[near], return_inverse=True)
+        exact = np.array([math.floor(as_written(v) / dt_exact + half) for v in values], dtype=np.float64)
+        steps[near] = exact[where.reshape(-1)]
+    return steps.astype(np.int64)
+
+
+@functools.lru_cache(maxsize=1)
+def device_memory_bytes() -> int:
+    """Memory of the default device: the accelerator's ``bytes_limit``, or the host RAM for a CPU."""
+    try:
+        stats = jax.local_devices()[0].memory_stats() or {}
+    except Exception:  # pragma: no cover - a backend without memory statistics
+        stats = {}
+    if stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not a POSIX host
+        return 64 * 2**30
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def check_buffer(owner: str, delay_ms, dt_ms: float, extra_slot: bool, shape, dtype, limit=None):
+    """Refuse a delay buffer larger than the device memory, with the figure; return its size in bytes.
+
+    The buffer holds ``floor(max d / dt + 1/2)`` past steps (one more with
+    ``extra_slot``) of ``prod(shape)`` values of ``dtype``; ``shape`` includes the
+    batch axis.  Only the longest delay is converted to steps (a delay beyond
+    2**62 steps stays a float, so it cannot overflow on its way to the check).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lapicque._delay import check_buffer
+    >>> check_buffer("demo", np.array(2.), 0.1, False, (4000,), np.float32)   # 20 steps x 4000 x 4 bytes
+    320000
+    """
+    d_max = float(np.max(delay_ms)) if np.size(delay_ms) else 0.
+    q = d_max / float(dt_ms)
+    slots = (int(delay_steps(d_max, dt_ms)) if q < 2.**62 else q) + (1 if extra_slot else 0)
+    elements = math.prod(int(s) for s in shape)
+    itemsize = np.dtype(dtype).itemsize
+    need = float(slots) * elements * itemsize
+    limit = device_memory_bytes() if limit is None else limit
+    if need > limit:
+        per = "" if len(shape) < 2 else f" ({' x '.join(str(int(s)) for s in shape)}, batch first)"
+        raise ValueError(
+            f"{owner}: a delay of {d_max:g} ms at dt = {float(dt_ms):g} ms needs a buffer of {slots:.4g} steps x "
+            f"{elements} elements{per} x {itemsize} bytes = {need:.3g} bytes ({_bytes(need)}), more than the "
+            f"memory of the device ({_bytes(limit)}). Use a shorter delay or a larger dt.")
+    return int(need)
 
 
 def _empty(line, batch_size, in_size):
     """Zero a delay buffer and its pointer in place (or create them on first use)."""
     if getattr(line, "buffer", None) is None:
         return line.init_state(batch_size)
-    shape = line.buffer.value.shape[:1] + ((batch_size,) if batch_size is not None else ()) + tuple(in_size)
-    line.buffer.value = jnp.zeros(shape, line.buffer.value.dtype)
+    shape = ((batch_size,) if batch_size is not None else ()) + tuple(in_size)
+    if shape != line.buffer.value.shape[1:]:
+        check_buffer(line.owner, line.delay_ms, float(env_dt_ms()), line.extra_slot, shape, line.buffer.value.dtype)
+    line.buffer.value = jnp.zeros(line.buffer.value.shape[:1] + shape, line.buffer.value.dtype)
     line.pointer.value = jnp.zeros_like(line.pointer.value)
+
+
+def _allocate(line, batch_size, in_size, always: bool = False):
+    """Check the buffer's size, then compute the line's steps and allocate it; return the steps.
+
+    No buffer is made when every delay is 0 steps, unless ``always``.
+    """
+    dt = float(env_dt_ms())
+    shape = ((batch_size,) if batch_size is not None else ()) + tuple(in_size)
+    dtype = brainstate.environ.dftype()
+    check_buffer(line.owner, line.delay_ms, dt, line.extra_slot, shape, dtype)
+    steps = delay_steps(line.delay_ms, dt)
+    longest = int(steps.max()) if steps.size else 0
+    if longest > 0 or always:
+        length = longest + int(line.extra_slot)
+        line.buffer = brainstate.ShortTermState(jnp.zeros((length,) + shape, dtype))
+        line.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
+    return steps
 
 
 def _push(line, x, read, before: bool = False):
@@ -131,19 +282,19 @@ class DelayLine(brainstate.nn.Module):
         self.in_size = (in_size,) if isinstance(in_size, (int, np.integer)) else tuple(in_size)
         self.owner = owner
         self.delay_ms = check_delay(delay, owner, self.in_size[-1])
+        if self.delay_ms is None:
+            self.delay_ms = np.zeros(())
+        # a scalar delay reads the slot it is about to overwrite; per-element delays need one slot more
+        self.extra_slot = self.delay_ms.ndim == 1
         self.steps = None
         self.buffer = None
 
     def init_state(self, batch_size=None, **kwargs):
-        self.steps = delay_steps(self.delay_ms, float(env_dt_ms()))
-        length = int(self.steps.max()) if self.steps.size else 0
-        if length == 0:
-            return
-        shape = self.in_size if batch_size is None else (batch_size,) + self.in_size
-        # a scalar delay reads the slot it is about to overwrite; per-element delays need one slot more
-        length = length if self.steps.ndim == 0 else length + 1
-        self.buffer = brainstate.ShortTermState(jnp.zeros((length,) + shape, brainstate.environ.dftype()))
-        self.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
+        """Compute the delay in steps (needs ``dt``) and allocate the buffer (none for ``D = 0``).
+
+        Raises ``ValueError`` when the buffer would not fit in the device memory.
+        """
+        self.steps = _allocate(self, batch_size, self.in_size)
 
     def reset_state(self, batch_size=None, **kwargs):
         """Empty the line (nothing in flight); keeps the State objects."""
@@ -185,15 +336,16 @@ class EdgeDelays(brainstate.nn.Module):
     def __init__(self, n_pre: int, delay_ms, owner: str):
         super().__init__()
         self.n_pre, self.delay_ms, self.owner = int(n_pre), np.asarray(delay_ms, float), owner
+        self.extra_slot = True  # the history keeps D_max + 1 steps: the newest input is read at D = 0
         self.steps = self.groups = self.buffer = None
 
     def init_state(self, batch_size=None, **kwargs):
-        self.steps = delay_steps(self.delay_ms, float(env_dt_ms()))
+        """Compute the delays in steps (needs ``dt``) and allocate the history.
+
+        Raises ``ValueError`` when the history would not fit in the device memory.
+        """
+        self.steps = _allocate(self, batch_size, (self.n_pre,), always=True)
         self.groups = np.unique(self.steps)
-        shape = (self.n_pre,) if batch_size is None else (batch_size, self.n_pre)
-        self.buffer = brainstate.ShortTermState(
-            jnp.zeros((int(self.groups.max()) + 1,) + shape, brainstate.environ.dftype()))
-        self.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
 
     def reset_state(self, batch_size=None, **kwargs):
         """Empty the history (nothing in flight); keeps the State objects."""

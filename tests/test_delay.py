@@ -242,3 +242,107 @@ def test_bad_per_connection_delays(delay, err, words):
     with pytest.raises(err, match=words) as info:
         lapicque.EdgeList(1, 3, [0, 0, 0], [2, 0, 1], W * u.nS, delay=delay)
     assert "EdgeList" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 25 item 8: the rule is exact for the numbers written (0.15 / 0.1 is 3/2, not 1.4999999999999998)
+# ---------------------------------------------------------------------------------------------
+#: (delay ms, dt ms, steps): every quotient is a half step in decimal, just below it in floating point
+#: (0.15 / 0.1 = 1.4999999999999998, 0.35 / 0.1 = 3.4999999999999996, 0.3 / 0.2 = 1.4999999999999998)
+#: or exactly on it (0.05 / 0.1, 0.25 / 0.1 = 2.5); the rule floor(d / dt + 1/2) rounds every one up.
+HALF_STEPS = [(0.05, 0.1, 1), (0.15, 0.1, 2), (0.25, 0.1, 3), (0.35, 0.1, 4), (0.3, 0.2, 2), (0.45, 0.1, 5),
+              (1.15, 0.1, 12), (0.015, 0.01, 2)]
+
+
+@pytest.mark.parametrize("d,dt,steps", HALF_STEPS)
+def test_half_steps_round_up_exactly(d, dt, steps):
+    assert delay_steps(d, dt) == steps
+    assert delay_steps(np.float32(d), np.float32(dt)) == steps  # float32(0.35) = 0.3499999940...
+    assert delay_steps(d - 1e-9, dt) == steps - 1  # just below the half step: down
+
+
+def test_half_steps_in_arrays_and_next_to_other_delays():
+    d = np.array([h[0] for h in HALF_STEPS if h[1] == 0.1] + [0.1, 0.2999, 2.5])
+    expected = [h[2] for h in HALF_STEPS if h[1] == 0.1] + [1, 3, 25]
+    np.testing.assert_array_equal(delay_steps(d, 0.1), expected)
+    np.testing.assert_array_equal(delay_steps(d.astype(np.float32), 0.1), expected)
+    np.testing.assert_array_equal(delay_steps(np.repeat(d, 1000), 0.1), np.repeat(expected, 1000))
+
+
+def _arrival(dt, delay=None, edge_delay=None, n_pre=1):
+    """Steps from giving one spike (of every presynaptic element) to a projection until each target's g jumps."""
+    brainstate.environ.set(dt=dt * u.ms)
+    n_post = 3
+    post = lapicque.LIF(n_post, R=100. * u.Mohm, tau=20. * u.ms, V_rest=-60. * u.mV, V_reset=-60. * u.mV,
+                        V_th=-50. * u.mV)
+    pre_ids = [0, 0, 0] if n_pre == 1 else [0, 1, 1]
+    comm = lapicque.EdgeList(n_pre, n_post, pre_ids, [0, 1, 2], W * u.nS, delay=edge_delay)
+    proj = lapicque.AlignPostProj(comm=comm, syn=lapicque.Expon.desc(n_post, tau=TAU * u.ms),
+                                  out=lapicque.COBA.desc(E=0. * u.mV), post=post, delay=delay)
+    brainstate.nn.init_all_states(_Net(post, proj))
+
+    def step(i):
+        proj(jnp.full(n_pre, i == N0))
+        with brainstate.environ.context(t=i * dt * u.ms):
+            post(0. * u.nA)
+        return proj.syn.g.value.to_decimal(u.nS)
+
+    g = np.asarray(brainstate.transform.for_loop(step, jnp.arange(N0 + 12)))
+    return [int(np.argmax(g[:, k] > 0)) - N0 for k in range(n_post)]
+
+
+@pytest.mark.parametrize("d,dt,steps", [h for h in HALF_STEPS if h[0] < 1])
+def test_projection_delays_use_the_exact_rule(d, dt, steps):
+    assert _arrival(dt, delay=d * u.ms) == [steps] * 3
+
+
+def test_per_element_and_per_connection_half_step_delays():
+    # per presynaptic element: element 0 at 0.15 ms, element 1 at 0.35 ms
+    assert _arrival(0.1, delay=np.array([0.15, 0.35]) * u.ms, n_pre=2) == [2, 4, 4]
+    # per connection, in edge order: 0.15, 0.25, 0.35 ms (the float32 values of a jax array, too)
+    for delays in (np.array([0.15, 0.25, 0.35]), jnp.array([0.15, 0.25, 0.35], dtype=jnp.float32)):
+        assert _arrival(0.1, edge_delay=delays * u.ms) == [2, 3, 4]
+    # a per-connection and a projection delay add, each by the rule
+    assert _arrival(0.1, delay=0.05 * u.ms, edge_delay=np.array([0.15, 0.25, 0.35]) * u.ms) == [3, 4, 5]
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 25 item 9: a delay line that cannot fit in memory is refused with the figure
+# ---------------------------------------------------------------------------------------------
+def test_a_delay_line_larger_than_the_device_memory_is_refused_with_the_figure():
+    brainstate.environ.set(dt=DT * u.ms)
+    post = lapicque.LIF(3200)
+    proj = lapicque.AlignPostProj(comm=lapicque.FixedOutDegree(3200, 3200, 2, W * u.nS, seed=1),
+                                  syn=lapicque.Expon.desc(3200, tau=TAU * u.ms), out=lapicque.COBA.desc(E=0. * u.mV),
+                                  post=post, delay=1e9 * u.ms)
+    with pytest.raises(ValueError) as info:
+        brainstate.nn.init_all_states(_Net(post, proj))
+    msg = str(info.value)
+    for words in ("AlignPostProj", "delay", "1e+09 ms", "dt = 0.1 ms", "1e+10 steps x 3200 elements x 4 bytes",
+                  "1.28e+14 bytes", "memory of the device"):
+        assert words in msg
+
+
+def test_per_connection_delays_too_long_for_memory_are_refused():
+    brainstate.environ.set(dt=DT * u.ms)
+    conn = lapicque.EdgeList(2, 2, [0, 1], [1, 0], W * u.nS, delay=np.array([0.1, 1e300]) * u.ms)
+    with pytest.raises(ValueError, match=r"EdgeList.*a delay of 1e\+300 ms .* needs a buffer of 1e\+301 steps"):
+        conn.init_state()
+
+
+def test_buffer_size_counts_steps_batch_elements_and_bytes():
+    from lapicque._delay import check_buffer
+    # 0.35 ms = 4 steps (+1 slot for per-element delays) x batch 8 x 100 elements x 8 bytes
+    assert check_buffer("P", np.array([0.1, 0.35]), 0.1, True, (8, 100), np.float64) == 5 * 8 * 100 * 8
+    with pytest.raises(ValueError) as info:
+        check_buffer("P", np.array([0.1, 0.35]), 0.1, True, (8, 100), np.float64, limit=31_999)
+    for words in ("P: a delay of 0.35 ms", "5 steps x 800 elements (8 x 100, batch first) x 8 bytes",
+                  "= 3.2e+04 bytes", "Use a shorter delay or a larger dt"):
+        assert words in str(info.value)
+    # a batched projection is sized with its batch: 1 s of 1,000 neurons x batch 4 fits, 1e7 ms does not
+    brainstate.environ.set(dt=DT * u.ms)
+    line_ok = lapicque.AlignPostProj(comm=lapicque.EdgeList(1000, 2, [0], [1], W * u.nS),
+                                     syn=lapicque.Expon.desc(2, tau=TAU * u.ms), out=lapicque.COBA.desc(E=0. * u.mV),
+                                     post=_post(), delay=1000. * u.ms).delay_line
+    line_ok.init_state(batch_size=4)
+    assert line_ok.buffer.value.shape == (10_000, 4, 1000)

@@ -85,13 +85,19 @@ def test_poisson_input_adds_the_mean_drive_and_respects_indices_and_refractory()
 
 
 def test_poisson_input_module_on_a_neuron_in_a_compiled_loop():
-    neu = lq.LIF(4000, R=100. * u.Mohm, tau=20. * u.ms)
+    """Every kick reaches V (through the neuron's delta inputs): tau = 1e6 ms makes the leak negligible
+    (50 steps lose 5e-6 of the gain) and V_th = 1 V keeps the neurons silent."""
+    neu = lq.LIF(4000, R=100. * u.Mohm, tau=1e6 * u.ms, V_th=1e3 * u.mV)
     inp = lq.PoissonInput(neu.prefetch("V"), None, num_input=800, freq=10. * u.Hz, weight=0.05 * u.mV)
     brainstate.random.seed(9)
     with brainstate.environ.context(dt=DT * u.ms):
         neu.init_state()
         V0 = neu.V.value
-        brainstate.transform.for_loop(lambda i: inp.update(), jnp.arange(50))
+
+        def step(i):
+            inp.update()
+            return neu.update()
+        brainstate.transform.for_loop(step, jnp.arange(50))
     gained = np.asarray((neu.V.value - V0).to_decimal(u.mV))
     n_events = 50 * 800 * 4000
     assert within(gained.sum() / 0.05, n_events, p_step(10.))
@@ -132,3 +138,26 @@ def test_weight_with_the_wrong_dimension_is_a_clear_error():
             lq.poisson_input(5. * u.Hz, 10, 1. * u.nS, V)
         with pytest.raises(TypeError, match="PoissonEncoder: parameter 'freqs'"):
             lq.PoissonEncoder(3).update(np.ones(3))
+
+
+@pytest.mark.parametrize("rate", [np.nan, np.inf, -1.])
+def test_encoder_refuses_concrete_rates_that_are_not_finite_and_nonnegative(rate):
+    enc = lq.PoissonEncoder(3)
+    with brainstate.environ.context(dt=DT * u.ms):
+        raises_naming(lambda: enc.update(np.array([1., rate, 2.]) * u.Hz), lq.ParameterError,
+                      ["PoissonEncoder", "'freqs'", "finite rate >= 0", "index (1,)", str(rate)])
+        raises_naming(lambda: lq.poisson_input(rate * u.Hz, 3, 1. * u.mV, brainstate.HiddenState(
+            u.math.zeros(3) * u.mV)), lq.ParameterError, ["poisson_input", "'freq'", "finite rate >= 0"])
+
+
+def test_encoder_with_an_invalid_traced_rate_fires_at_every_step_instead_of_falling_silent():
+    """Inside a compiled loop the rate is not looked at (no host round trip per step); NaN and negative
+    rates saturate the source (bool spikes cannot be NaN), valid rates keep their statistics."""
+    enc = lq.PoissonEncoder(4)
+    rates = jnp.array([np.nan, -5., 0., 200.], dtype=jnp.float32)
+    brainstate.random.seed(4)
+    with brainstate.environ.context(dt=DT * u.ms):
+        spikes = np.asarray(brainstate.transform.for_loop(lambda r: enc.update(r * u.Hz),
+                                                          jnp.broadcast_to(rates, (4000, 4))))
+    assert spikes[:, :2].all() and not spikes[:, 2].any()
+    assert within(spikes[:, 3].sum(), 4000, p_step(200.))
