@@ -15,9 +15,20 @@ of ``payload``: :func:`read_file` recomputes it, so a single flipped bit
 anywhere in the stored values is detected before anything is decoded.
 Nothing is pickled, so reading a file never runs code.
 
-Format 1 files (lapicque 0.1.0 before checksums) are plain braintools
-msgpack checkpoints; they are still read, with a warning that they cannot be
-verified.
+Versions
+--------
+* 3 (this lapicque writes it): the content also records every array held
+  outside the states (``fixed``: connectivity, weights, parameters of the
+  modules other than neuron groups) by shape, unit and SHA-256 digest.
+* 2: the same layout without ``fixed``; read, and the connectivity is not
+  checked (with a warning).
+* 1 (lapicque 0.1.0 before checksums): plain braintools msgpack
+  checkpoints of one neuron group; still read, with a warning that they
+  cannot be verified.
+
+A file that lacks an entry its version must have is refused with a
+:class:`CheckpointDamagedError` naming the file, its format version, the
+missing entries and the versions this lapicque reads.
 """
 
 from __future__ import annotations
@@ -32,12 +43,19 @@ import msgpack
 import numpy as np
 import saiunit as u
 
+from ._atomic import atomic_write
+
 __all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointDamagedError", "write_file", "read_file"]
 
 #: value of the ``format`` field of every lapicque checkpoint
 FORMAT = "lapicque.checkpoint"
 #: version of the file layout; bumped on incompatible changes
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: the entries the content of each version must hold (and each neuron group's record)
+_REQUIRED = {1: ("model", "in_size", "batch_size", "states"),
+             2: ("lapicque_version", "module", "dt_ms", "t_ms", "groups", "states"),
+             3: ("lapicque_version", "module", "dt_ms", "t_ms", "groups", "states", "param_states", "fixed")}
+_GROUP_KEYS = ("model", "in_size", "batch_size", "spk_reset", "params", "trainable")
 
 _EXT_ARRAY, _EXT_QUANTITY = 1, 2
 
@@ -99,14 +117,8 @@ def write_file(path: str, content: Dict[str, Any], overwrite: bool) -> str:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(outer)
-        os.replace(tmp, path)  # atomic: an interrupted save never leaves a truncated file
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path) as f:  # an interrupted save never leaves a truncated file
+        f.write(outer)
     return path
 
 
@@ -154,7 +166,26 @@ def read_file(path: str) -> Dict[str, Any]:
         content = msgpack.unpackb(payload, raw=False, strict_map_key=False, ext_hook=_decode)
     except Exception as e:  # pragma: no cover - a verified payload always decodes
         raise _damaged(path, f"its payload does not decode ({e})") from None
+    _require(path, version, content)
+    content["format_version"] = version
     return content
+
+
+def _require(path: str, version: int, content) -> None:
+    """Refuse content that lacks an entry of its format version, naming the version and what is missing."""
+    if not isinstance(content, dict):
+        raise _damaged(path, f"its content is a {type(content).__name__}, not a map")
+    missing = [k for k in _REQUIRED[version] if k not in content]
+    groups = content.get("groups")
+    if isinstance(groups, dict):
+        missing += [f"groups[{g!r}].{k}" for g, meta in groups.items() for k in _GROUP_KEYS
+                    if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise CheckpointDamagedError(
+            f"lapicque.load: {path!r} is a format-{version} checkpoint (written by lapicque "
+            f"{content.get('lapicque_version', 'of unknown version')}) but lacks {missing}, which format {version} "
+            f"has; this lapicque reads formats 1 to {FORMAT_VERSION}. The file was written by a development "
+            f"version with another layout, or is damaged: save the state again.")
 
 
 def _read_format_1(path: str) -> Dict[str, Any]:
@@ -164,6 +195,7 @@ def _read_format_1(path: str) -> Dict[str, Any]:
     warnings.warn(f"lapicque.load: {path!r} is a format-1 checkpoint without a checksum; damage cannot be "
                   f"detected. Save it again to add one.", UserWarning, stacklevel=4)
     raw = braintools.file.msgpack_load(path)
+    _require(path, 1, raw)
     trainable = raw.get("trainable") or []
     trainable = [str(n) for n in (trainable.values() if isinstance(trainable, dict) else trainable)]
     group = {"model": raw["model"], "in_size": np.asarray(raw["in_size"]).reshape(-1).tolist(),

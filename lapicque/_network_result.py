@@ -91,21 +91,58 @@ class NetworkResult(RunTimes, Mapping):
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> str:
-        """Write every population's result to one ``.npz`` (one key prefix per population); returns the path.
+        """Write the whole run to one ``.npz``; returns the path.
 
-        Network-wide traces that belong to no population (e.g. a synapse's
-        conductance) are not written; each population's own traces are.
+        Stored: every population's result (spikes, its traces, its model's
+        parameters, under the prefix ``'<name>/'``), every other recorded
+        trace with its unit (e.g. a synapse's conductance ``'EE.syn.g'``),
+        and the run's time axis (``dt``, ``t0``, ``n_steps``,
+        ``record_every``, the spike mode and counting window), so that a
+        network without populations round-trips too.  The network itself is
+        not stored.  The file is written to a temporary file and renamed into
+        place, so a failed save leaves an existing file as it was.
+
+        Examples
+        --------
+        >>> import os, tempfile, brainstate, saiunit as u, lapicque
+        >>> class Net(brainstate.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.E = lapicque.LIF(2)
+        ...         self.syn = lapicque.Expon(2, tau=5. * u.ms)
+        ...     def update(self, x):
+        ...         self.syn(self.E(x) * u.mS)
+        >>> res = lapicque.simulate(Net(), 2. * u.mA, 5. * u.ms, record=("E.V", "syn.g"))
+        >>> back = lapicque.NetworkResult.load(res.save(os.path.join(tempfile.mkdtemp(), "net.npz")))
+        >>> list(back.traces), back["E"].spike_count
+        (['E.V', 'syn.g'], array([1, 1]))
         """
-        return _result_io.save_results(self._pops, path)
+        owned = {f"{name}.{k}" for name, r in self._pops.items() for k in r.traces}
+        traces = {k: v for k, v in self.traces.items() if k not in owned}
+        run = {"dt_ms": self._dt_ms, "t0_ms": self._t0_ms, "n_steps": self.n_steps,
+               "record_every": self.record_every, "spike_mode": self.spike_mode,
+               "count_from_step": self._count_from_step, "trace_order": list(self.traces)}
+        return _result_io.save_network(path, self._pops, traces, run)
 
     @staticmethod
     def load(path) -> "NetworkResult":
-        """Read a file written by :meth:`save` (the network itself is not stored: ``network`` is None)."""
-        pops = _result_io.load_results(path)
-        first = next(iter(pops.values()))
-        traces = {f"{name}.{k}": v for name, r in pops.items() for k, v in r.traces.items()}
-        return NetworkResult(None, pops, traces, dt_ms=first._dt_ms, t0_ms=first._t0_ms, n_steps=first.n_steps,
-                             record_every=first.record_every, spike_mode=first.spike_mode)
+        """Read a file written by :meth:`save` (the network itself is not stored: ``network`` is None).
+
+        Every entry is checked as :meth:`SimulationResult.load` checks it; a
+        damaged or truncated file, or spikes outside the run, raise a
+        ``ValueError`` naming the file and what is wrong.
+        """
+        pops, traces, run = _result_io.load_network(path)
+        if run is None:  # a file written before network headers: the populations carry the time axis
+            if not pops:
+                raise ValueError(f"NetworkResult.load: {path!r} holds no population and no network header (it was "
+                                 f"written by an older lapicque from a network without populations), so its time "
+                                 f"axis is unknown; run and save it again.")
+            first = next(iter(pops.values()))
+            run = {"dt_ms": first._dt_ms, "t0_ms": first._t0_ms, "n_steps": first.n_steps,
+                   "record_every": first.record_every, "spike_mode": first.spike_mode,
+                   "count_from_step": first._count_from_step}
+        return NetworkResult(None, pops, traces, **{k: run[k] for k in _result_io.RUN_KEYS})
 
     def to_neo(self, name=None):
         """A ``neo.Block`` with one ``neo.Group`` per population (needs the optional extra ``neo``)."""

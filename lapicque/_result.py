@@ -304,6 +304,12 @@ class SimulationResult(RunTimes):
         of Python, lapicque, JAX, brainstate, braintools and saiunit.  Read it
         back with :meth:`load`.
 
+        A ``.csv`` path writes the traces there and the spikes beside it
+        (``*.spikes.csv``), for small runs.  Every file is written to a
+        temporary file in the same folder and renamed over ``path`` only once
+        complete, so a failed save (full disk, an exception, Ctrl-C) leaves
+        an existing file as it was.
+
         Examples
         --------
         >>> import os, tempfile, saiunit as u, lapicque
@@ -326,6 +332,12 @@ class SimulationResult(RunTimes):
         model, states not initialized) when it is a lapicque model, else
         :attr:`model` is ``None``; the saved description is in
         ``meta['model_saved']``.
+
+        Everything is checked before a result is built: a damaged or
+        truncated file, a missing entry, a trace whose shape is not the
+        run's, or a spike outside the run (a step ``>= n_steps``, a neuron
+        index outside :attr:`shape`, a neuron twice in one step) raises a
+        ``ValueError`` naming the file and what is wrong.
         """
         from ._result_io import load_result
         return load_result(path)

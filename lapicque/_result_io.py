@@ -21,14 +21,19 @@ import json
 import os
 import platform
 import time
+import zipfile
+import zlib
 from importlib import metadata as _md
 from typing import Any, Dict, Optional
 
 import numpy as np
 import saiunit as u
 
+from ._atomic import atomic_write
+
 __all__ = ["result_arrays", "result_from_arrays", "save_result", "load_result", "to_neo_segment",
-           "to_neo", "model_metadata", "versions", "save_results", "load_results", "results_to_neo"]
+           "to_neo", "model_metadata", "versions", "save_results", "load_results", "results_to_neo",
+           "save_network", "load_network", "read_npz"]
 
 FORMAT = "lapicque.SimulationResult"
 FORMAT_VERSION = 1
@@ -185,23 +190,147 @@ def _json_default(x):
     return str(x)
 
 
-def result_from_arrays(arrays, prefix: str = ""):
-    """Rebuild a :class:`SimulationResult` from :func:`result_arrays` output (or an open NPZ)."""
-    from ._result import SimulationResult
+def _reader_error(where: str, what: str) -> ValueError:
+    return ValueError(f"{where}: {what}; the file is damaged or was not written by lapicque's save.")
 
+
+_HEADER_KEYS = ("trace_units", "param_units", "model", "run", "versions", "saved", "dt_ms", "t0_ms", "n_steps",
+                "shape", "record_every", "spike_mode", "count_from_step")
+
+
+def _read_header(arrays, prefix: str, where: str) -> Dict[str, Any]:
+    """The JSON header of the result under ``prefix``, its format and fields checked."""
     key = f"{prefix}header"
     if key not in arrays:
-        raise ValueError(f"not a lapicque result: no {key!r} entry (found {sorted(arrays)[:6]})")
-    header = json.loads(str(arrays[key][()]))
-    if header.get("format") != FORMAT or header.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"unsupported result format {header.get('format')!r} version "
-                         f"{header.get('format_version')!r} (this lapicque reads {FORMAT} <= {FORMAT_VERSION})")
+        raise ValueError(f"{where}: not a lapicque result: no {key!r} entry (found {sorted(arrays)[:6]})")
+    header = _json_header(arrays[key], f"its {key!r} entry", "result", (FORMAT, FORMAT_VERSION), _HEADER_KEYS, where)
+    _check_run_fields(header, where)
+    return header
+
+
+def _json_header(raw, entry: str, what: str, fmt_version, required, where: str) -> Dict[str, Any]:
+    """A JSON header entry, parsed, of the format ``fmt_version = (name, newest version)``, with ``required`` keys."""
+    try:
+        header = json.loads(str(np.asarray(raw)[()]))
+    except (ValueError, TypeError) as e:
+        raise _reader_error(where, f"{entry} is not valid JSON ({e})") from None
+    fmt, version = (header.get("format"), header.get("format_version")) if isinstance(header, dict) else (None, None)
+    if fmt != fmt_version[0] or not isinstance(version, int) or version > fmt_version[1]:
+        raise ValueError(f"{where}: unsupported {what} format {fmt!r} version {version!r} "
+                         f"(this lapicque reads {fmt_version[0]} <= {fmt_version[1]})")
+    missing = [k for k in required if k not in header]
+    if missing:
+        raise _reader_error(where, f"{entry} (format version {version}) lacks {missing}")
+    return header
+
+
+def _check_run_fields(header, where: str) -> None:
+    """dt > 0, n_steps >= 0, record_every >= 1, a known spike mode, a shape of non-negative sizes."""
+    def bad(name, expected):
+        return _reader_error(where, f"its {name} is {header.get(name)!r}; expected {expected}")
+
+    def is_int(x, low):
+        return isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+    if not isinstance(header["dt_ms"], (int, float)) or not np.isfinite(header["dt_ms"]) or header["dt_ms"] <= 0:
+        raise bad("dt_ms", "a positive number of milliseconds")
+    for name, low in (("n_steps", 0), ("record_every", 1), ("count_from_step", 0)):
+        if not is_int(header[name], low):
+            raise bad(name, f"an integer >= {low}")
+    if header["spike_mode"] not in ("dense", "count"):
+        raise bad("spike_mode", "'dense' or 'count'")
+    if not isinstance(header["shape"], list) or not all(is_int(s, 0) for s in header["shape"]):
+        raise bad("shape", "a list of non-negative integers")
+
+
+def _entry(arrays, key: str, where: str) -> np.ndarray:
+    if key not in arrays:
+        raise _reader_error(where, f"it has no {key!r} entry")
+    return np.asarray(arrays[key])
+
+
+def _read_traces(arrays, prefix: str, header, where: str) -> Dict[str, Any]:
+    """Every trace with its unit; each must hold ``n_steps // record_every`` samples of the run's shape."""
+    want = (header["n_steps"] // header["record_every"],) + tuple(header["shape"])
     traces = {}
     for name, rec in header["trace_units"].items():
-        arr = np.asarray(arrays[f"{prefix}trace/{name}"])
+        arr = _entry(arrays, f"{prefix}trace/{name}", where)
+        if arr.shape != want:
+            raise _reader_error(where, f"trace {name!r} has shape {arr.shape}, but a run of {header['n_steps']} "
+                                       f"steps recorded every {header['record_every']} of shape "
+                                       f"{tuple(header['shape'])} has {want}")
         unit = unit_from_record(rec)
         traces[name] = arr if unit is None else u.Quantity(arr, unit=unit)
-    params = {name: (np.asarray(arrays[f"{prefix}param/{name}"]), unit_from_record(rec))
+    return traces
+
+
+def _read_events(arrays, prefix: str, header, where: str):
+    """(steps, neurons) of every spike, checked to lie inside the run, sorted by step then neuron."""
+    steps = _entry(arrays, f"{prefix}spike_steps", where)
+    neurons = _entry(arrays, f"{prefix}spike_neurons", where)
+    if steps.ndim != 1 or steps.shape != neurons.shape or not (
+            np.issubdtype(steps.dtype, np.integer) and np.issubdtype(neurons.dtype, np.integer)):
+        raise _reader_error(where, f"its spikes are not two 1-D integer arrays of one length (steps "
+                                   f"{steps.dtype}{steps.shape}, neurons {neurons.dtype}{neurons.shape})")
+    n_steps, n_neurons = header["n_steps"], int(np.prod(header["shape"], dtype=np.int64))
+    for values, n, what, size in ((steps, n_steps, "step", f"the run has {n_steps} steps"),
+                                  (neurons, n_neurons, "neuron", f"the run has {n_neurons} neurons")):
+        outside = np.flatnonzero((values < 0) | (values >= n))
+        if outside.size:
+            k = int(outside[0])
+            raise _reader_error(where, f"{outside.size} spike(s) lie outside the run: spike {k} is at step "
+                                       f"{int(steps[k])}, neuron {int(neurons[k])}, but {size} (valid {what}s "
+                                       f"0..{n - 1})")
+    order = np.lexsort((neurons, steps))
+    steps, neurons = steps[order].astype(np.int32), neurons[order].astype(np.int32)
+    twice = np.flatnonzero((steps[1:] == steps[:-1]) & (neurons[1:] == neurons[:-1]))
+    if twice.size:
+        k = int(twice[0])
+        raise _reader_error(where, f"neuron {int(neurons[k])} spikes twice at step {int(steps[k])} "
+                                   f"({twice.size} such duplicate(s))")
+    return steps, neurons
+
+
+def _read_counts(arrays, prefix: str, header, where: str):
+    """(counts, first steps, last steps) of a count-mode run, checked against the run's shape and length."""
+    shape, n_steps = tuple(header["shape"]), header["n_steps"]
+    size = int(np.prod(shape, dtype=np.int64))
+    out = []
+    for key in ("spike_count", "first_step", "last_step"):
+        arr = _entry(arrays, prefix + key, where)
+        if arr.size != size or not np.issubdtype(arr.dtype, np.integer):
+            raise _reader_error(where, f"its {key!r} is {arr.dtype}{arr.shape}; the run has {size} neurons "
+                                       f"(shape {shape})")
+        out.append(arr.reshape(shape))
+    count, first, last = out
+    problems = [(count < 0) | (count > n_steps), (first < -1) | (first >= n_steps), (last < -1) | (last >= n_steps),
+                (count > 0) != (first >= 0), (count > 0) != (last >= 0), first > last]
+    what = ["a spike count outside [0, n_steps]", "a first spike step outside the run",
+            "a last spike step outside the run", "a count that disagrees with its first spike step",
+            "a count that disagrees with its last spike step", "a first spike after the last"]
+    for bad, text in zip(problems, what):
+        if np.any(bad):
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise _reader_error(where, f"neuron {index} has {text} (count {int(count[index])}, first step "
+                                       f"{int(first[index])}, last step {int(last[index])}; the run has "
+                                       f"{n_steps} steps)")
+    return count, first, last
+
+
+def result_from_arrays(arrays, prefix: str = "", where: str = "SimulationResult.load"):
+    """Rebuild a :class:`SimulationResult` from :func:`result_arrays` output (or an open NPZ).
+
+    Everything read is checked first: the header's format and fields, each
+    trace's shape, and every spike (inside the run: ``0 <= step < n_steps``,
+    ``0 <= neuron < n_neurons``, no neuron twice in a step; count-mode
+    counts and first/last steps consistent).  ``where`` starts every error
+    message (e.g. the function and the file).
+    """
+    from ._result import SimulationResult
+
+    header = _read_header(arrays, prefix, where)
+    traces = _read_traces(arrays, prefix, header, where)
+    params = {name: (_entry(arrays, f"{prefix}param/{name}", where), unit_from_record(rec))
               for name, rec in header["param_units"].items()}
     model_saved = dict(header["model"], params=params)
     meta = dict(header["run"], versions=header["versions"], saved=header["saved"], model_saved=model_saved)
@@ -209,9 +338,9 @@ def result_from_arrays(arrays, prefix: str = ""):
               n_steps=header["n_steps"], shape=tuple(header["shape"]), record_every=header["record_every"],
               traces=traces, spike_mode=header["spike_mode"], count_from_step=header["count_from_step"], meta=meta)
     if header["spike_mode"] == "count":
-        return SimulationResult(counts=arrays[f"{prefix}spike_count"], first_step=arrays[f"{prefix}first_step"],
-                                last_step=arrays[f"{prefix}last_step"], **kw)
-    return SimulationResult(events=(arrays[f"{prefix}spike_steps"], arrays[f"{prefix}spike_neurons"]), **kw)
+        count, first, last = _read_counts(arrays, prefix, header, where)
+        return SimulationResult(counts=count, first_step=first, last_step=last, **kw)
+    return SimulationResult(events=_read_events(arrays, prefix, header, where), **kw)
 
 
 def _rebuild_model(info):
@@ -246,7 +375,9 @@ def save_result(result, path) -> str:
     os.makedirs(folder, exist_ok=True)
     if path.endswith(".csv"):
         return save_csv(result, path)
-    np.savez_compressed(path, **result_arrays(result))
+    arrays = result_arrays(result)
+    with atomic_write(path) as f:  # a failed write leaves the previous file as it was
+        np.savez_compressed(f, **arrays)
     return path
 
 
@@ -273,16 +404,17 @@ def save_csv(result, path: str) -> str:
             head.append(f"{tag}[{j}]")
             cols.append(np.array([f"{x:.7g}" if arr.dtype.kind == "f" else str(int(x)) for x in arr[:, j]],
                                  dtype=object))
-    with open(path, "w", encoding="utf-8") as f:
+    # both files are written to temporary files first: a failure replaces neither
+    with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(",".join(head) + "\n")
         for row in zip(*cols):
             f.write(",".join(row) + "\n")
-    if result.spike_mode == "dense":
-        s_steps, neurons = result.spike_steps
-        times = np.round(result._t0_ms + (s_steps + 1.0) * result._dt_ms, dec)
-        with open(path[:-4] + ".spikes.csv", "w", encoding="utf-8") as f:
-            f.write("time_ms,neuron\n")
-            f.writelines(f"{x:.{dec}f},{int(j)}\n" for x, j in zip(times, neurons))
+        if result.spike_mode == "dense":
+            s_steps, neurons = result.spike_steps
+            times = np.round(result._t0_ms + (s_steps + 1.0) * result._dt_ms, dec)
+            with atomic_write(path[:-4] + ".spikes.csv", "w", encoding="utf-8") as g:
+                g.write("time_ms,neuron\n")
+                g.writelines(f"{x:.{dec}f},{int(j)}\n" for x, j in zip(times, neurons))
     return path
 
 
@@ -293,10 +425,37 @@ def _decimals(dt_ms: float) -> int:
     return 9
 
 
+def read_npz(path, who: str) -> Dict[str, np.ndarray]:
+    """Every array of the NPZ file ``path``; a damaged or truncated file is a ValueError naming it.
+
+    ``who`` (e.g. ``'SimulationResult.load'``) starts the messages.
+    """
+    path = _npz_path(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{who}: no file at {path!r}")
+    damage = (zipfile.BadZipFile, zlib.error, EOFError, ValueError)
+    try:  # np.load opens the archive; members are read (and their CRC checked) one by one below
+        f = np.load(path, allow_pickle=False)
+    except damage as e:
+        raise _damaged_npz(who, path, e) from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{who}: {path!r} holds a single array (an .npy file), not a lapicque result archive")
+    try:
+        with f:
+            return {k: f[k] for k in f.files}
+    except damage as e:
+        raise _damaged_npz(who, path, e) from None
+
+
+def _damaged_npz(who: str, path: str, e: Exception) -> ValueError:
+    return ValueError(f"{who}: {path!r} is damaged or truncated: it is not a complete NPZ archive "
+                      f"({type(e).__name__}: {e}). Save the result again or restore the file from a copy.")
+
+
 def load_result(path):
-    """Read a result written by :func:`save_result`."""
-    with np.load(_npz_path(path), allow_pickle=False) as f:
-        return result_from_arrays({k: f[k] for k in f.files})
+    """Read a result written by :func:`save_result` (every entry checked, see :func:`result_from_arrays`)."""
+    arrays = read_npz(path, "SimulationResult.load")
+    return result_from_arrays(arrays, where=f"SimulationResult.load: {os.fspath(path)!r}")
 
 
 # --------------------------------------------------------------------------
@@ -355,29 +514,127 @@ def to_neo(result, name: Optional[str] = None):
 # --------------------------------------------------------------------------
 # several results in one file (e.g. the populations of a network)
 # --------------------------------------------------------------------------
-def save_results(results, path) -> str:
-    """Write a mapping ``name -> SimulationResult`` to one ``.npz`` (each under the prefix ``name/``)."""
+#: key prefix of what belongs to a network run as a whole (no population name may start with '~')
+_NET = "~network/"
+#: format of the network header
+NETWORK_FORMAT, NETWORK_FORMAT_VERSION = "lapicque.NetworkResult", 1
+RUN_KEYS = ("dt_ms", "t0_ms", "n_steps", "record_every", "spike_mode", "count_from_step")
+
+
+def save_results(results, path, network: Optional[Dict[str, Any]] = None) -> str:
+    """Write a mapping ``name -> SimulationResult`` to one ``.npz`` (each under the prefix ``name/``).
+
+    ``network`` (optional) is ``{'run': {...}, 'traces': {name: Quantity}}``:
+    the run of a network as a whole (the keys of :data:`RUN_KEYS` and
+    ``trace_order``) and the traces that belong to no population, stored
+    under the prefix ``'~network/'``.  The file is written atomically.
+    """
     path = _npz_path(path)
     names = list(results)
-    bad = [n for n in names if not isinstance(n, str) or not n or "/" in n]
+    bad = [n for n in names if not isinstance(n, str) or not n or "/" in n or n.startswith("~")]
     if bad:
-        raise ValueError(f"save_results: names must be non-empty strings without '/'; got {bad[0]!r}")
+        raise ValueError(f"save_results: names must be non-empty strings without '/' that do not start with '~'; "
+                         f"got {bad[0]!r}")
     arrays = {"populations": np.array(json.dumps(names))}
     for name in names:
         arrays.update(result_arrays(results[name], f"{name}/"))
+    if network is not None:
+        arrays.update(_network_arrays(network["run"], network["traces"]))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    with atomic_write(path) as f:  # a failed write leaves the previous file as it was
+        np.savez_compressed(f, **arrays)
     return path
+
+
+def _network_arrays(run: Dict[str, Any], traces: Dict[str, Any]) -> Dict[str, np.ndarray]:
+    out, units = {}, {}
+    for name, q in traces.items():
+        out[f"{_NET}trace/{name}"], unit = _plain(q)
+        units[name] = unit_record(unit)
+    header = {"format": NETWORK_FORMAT, "format_version": NETWORK_FORMAT_VERSION, "trace_units": units,
+              **{k: run[k] for k in RUN_KEYS}, "trace_order": list(run["trace_order"])}
+    out[f"{_NET}header"] = np.array(json.dumps(header, default=_json_default))
+    return out
+
+
+def save_network(path, populations, traces, run) -> str:
+    """Write a network run: every population's result, the traces of no population, the run's time axis."""
+    return save_results(populations, path, network={"run": run, "traces": traces})
+
+
+def _population_names(arrays, where: str):
+    if "populations" not in arrays:
+        raise ValueError(f"{where} holds no populations (written by SimulationResult.save? read it with "
+                         f"SimulationResult.load)")
+    try:
+        names = json.loads(str(np.asarray(arrays["populations"])[()]))
+    except (ValueError, TypeError):
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise _reader_error(where, "its 'populations' entry is not a list of names")
+    return names
 
 
 def load_results(path) -> Dict[str, Any]:
     """Read :func:`save_results` output back as ``{name: SimulationResult}`` (in the saved order)."""
-    with np.load(_npz_path(path), allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    if "populations" not in arrays:
-        raise ValueError(f"{os.fspath(path)!r} holds no populations (written by SimulationResult.save? "
-                         f"read it with SimulationResult.load)")
-    return {name: result_from_arrays(arrays, f"{name}/") for name in json.loads(str(arrays["populations"][()]))}
+    arrays = read_npz(path, "load_results")
+    where = f"load_results: {os.fspath(path)!r}"
+    return {name: result_from_arrays(arrays, f"{name}/", f"{where} (population {name!r})")
+            for name in _population_names(arrays, where)}
+
+
+def load_network(path):
+    """Read :func:`save_network` output: ``(populations, traces, run)``.
+
+    ``traces`` holds every recorded trace by its dotted name, in the saved
+    order; ``run`` the time axis of the run (``None`` for a file written
+    before network headers existed: its populations then carry it).
+    """
+    arrays = read_npz(path, "NetworkResult.load")
+    where = f"NetworkResult.load: {os.fspath(path)!r}"
+    pops = {name: result_from_arrays(arrays, f"{name}/", f"{where} (population {name!r})")
+            for name in _population_names(arrays, where)}
+    if f"{_NET}header" not in arrays:  # lapicque before network headers: population traces only
+        return pops, {f"{name}.{k}": v for name, r in pops.items() for k, v in r.traces.items()}, None
+    run = _network_header(arrays, where)
+    own = {}
+    for name, rec in run["trace_units"].items():
+        arr = _entry(arrays, f"{_NET}trace/{name}", where)
+        if arr.ndim < 1 or arr.shape[0] != run["n_steps"] // run["record_every"]:
+            raise _reader_error(where, f"trace {name!r} has shape {arr.shape}, but a run of {run['n_steps']} steps "
+                                       f"recorded every {run['record_every']} has "
+                                       f"{run['n_steps'] // run['record_every']} samples")
+        unit = unit_from_record(rec)
+        own[name] = arr if unit is None else u.Quantity(arr, unit=unit)
+    traces = {}
+    for name in run["trace_order"]:
+        pop, _, key = name.rpartition(".")
+        if name in own:
+            traces[name] = own[name]
+        elif pop in pops and key in pops[pop].traces:
+            traces[name] = pops[pop].traces[key]
+        else:
+            raise _reader_error(where, f"its trace {name!r} is stored neither for the network nor for a population")
+    _check_same_run(pops, run, where)
+    return pops, traces, run
+
+
+def _network_header(arrays, where: str) -> Dict[str, Any]:
+    run = _json_header(arrays[f"{_NET}header"], "its network header", "network result",
+                       (NETWORK_FORMAT, NETWORK_FORMAT_VERSION), RUN_KEYS + ("trace_units", "trace_order"), where)
+    _check_run_fields(dict(run, shape=[]), where)
+    return run
+
+
+def _check_same_run(pops, run, where: str) -> None:
+    """Every population must share the network's time axis."""
+    for name, r in pops.items():
+        mine = {"dt_ms": r._dt_ms, "t0_ms": r._t0_ms, "n_steps": r.n_steps, "record_every": r.record_every,
+                "spike_mode": r.spike_mode}
+        for key, value in mine.items():
+            if value != run[key]:
+                raise _reader_error(where, f"population {name!r} has {key} = {value!r}, the network "
+                                           f"{run[key]!r}")
 
 
 def results_to_neo(results, name: Optional[str] = None):

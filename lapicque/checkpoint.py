@@ -22,9 +22,20 @@ What :func:`load` verifies before it writes anything
   ``brainstate.ParamState`` (trainable neuron parameters, the weights of
   ``brainstate.nn.Linear``...) are compared likewise, or restored from the
   file with ``restore_params=True``.
+* **Connectivity.**  Every array that a module other than a neuron group
+  holds outside its states -- the edges, weights and delays of a
+  connectivity (``lapicque.FixedOutDegree``, ``brainstate.nn.EventFixedProb``
+  ...), the parameters of synapses, outputs and projections -- is recorded
+  (arrays of up to :data:`FIXED_VALUES_MAX` values whole, larger ones by
+  shape, unit and SHA-256 digest) and must be equal on load: a checkpoint
+  of one network does not load into a network with other edges or weights.
+  The error names the array; ``check_params=False`` skips this too.
 * **Structure.**  The same groups and the same state paths, each state with
   the saved physical dimension and shape (values are converted to the
   target's unit and dtype).
+* **Finite values.**  A state holding NaN or infinity (a diverged run) is
+  refused, naming the state and the neuron; no lapicque state is
+  legitimately non-finite.
 
 A failed load leaves the module's existing states unchanged.  A change of
 ``dt`` between save and load raises a :class:`DtChangeWarning`: the state is
@@ -60,6 +71,7 @@ ValueError: lapicque.load: ...: parameter 'tau' of the LIF group differs: saved 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -70,10 +82,11 @@ import numpy as np
 import saiunit as u
 
 from ._base import Neuron, _fmt_value
+from ._errors import StateNotInitializedError
 from ._ckpt_format import FORMAT, FORMAT_VERSION, CheckpointDamagedError, read_file, write_file
 
 __all__ = ["save", "load", "read", "FORMAT", "FORMAT_VERSION", "CheckpointDamagedError", "DtChangeWarning",
-           "PARAM_RTOL"]
+           "PARAM_RTOL", "FIXED_VALUES_MAX"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -113,8 +126,27 @@ def _own_paths(groups) -> set:
     """The paths of the neuron groups' own states: their state variables and trainable parameters."""
     def names(group):
         trainable = [n for n in getattr(group, "_PARAMS", {}) if isinstance(getattr(group, n, None), brainstate.State)]
-        return list(group.state_names()) + trainable
+        return _state_names(group) + trainable
     return {(f"{g}.{name}" if g else name) for g, group in groups.items() for name in names(group)}
+
+
+def _state_names(group: Neuron) -> List[str]:
+    """A group's own states: its state variables, and whatever else its ``state_dict`` holds once initialized."""
+    names = list(group.state_names())
+    try:
+        names += [n for n in group.state_dict() if n not in names]
+    except StateNotInitializedError:
+        pass
+    return names
+
+
+def _saved_group_states(gpath: str, meta: dict, states: dict) -> Dict[str, Any]:
+    """The saved ``state_dict`` of the group at ``gpath`` (by the names the file records for it)."""
+    prefix = f"{gpath}." if gpath else ""
+    names = meta.get("state_names")
+    if names is None:  # files written before the names were recorded: the states right under the group
+        names = [p[len(prefix):] for p in states if p.startswith(prefix) and "." not in p[len(prefix):]]
+    return {name: states[prefix + name][""] for name in names if prefix + name in states}
 
 
 def _leaves(value) -> Dict[str, Any]:
@@ -166,7 +198,8 @@ def _group_record(group: Neuron) -> Tuple[dict, dict]:
     V = np.shape(u.get_mantissa(states["V"])) if "V" in states else ()
     batch = int(V[0]) if len(V) == len(group.varshape) + 1 else -1
     meta = {"model": type(group).__name__, "in_size": [int(s) for s in group.varshape], "batch_size": batch,
-            "spk_reset": getattr(group, "spk_reset", None), "params": params, "trainable": trainable}
+            "spk_reset": getattr(group, "spk_reset", None), "params": params, "trainable": trainable,
+            "state_names": list(states)}
     return meta, states
 
 
@@ -183,7 +216,9 @@ def save(path: PathLike, module, *, t=None, overwrite: bool = True) -> str:
         An initialized neuron group, or any brainstate module (a network)
         whose states exist (``brainstate.nn.init_all_states(module)``).
         Each lapicque group inside is stored with its class, shape and
-        parameters, so that :func:`load` can check them.
+        parameters, and every other array the modules hold outside their
+        states (connectivity, weights, parameters) with its shape, unit and
+        digest, so that :func:`load` can check them.
     t : Quantity[time], optional
         The simulation time the state corresponds to (the ``t`` of the next
         step), stored for :func:`read`; lapicque never reads it back itself.
@@ -219,6 +254,7 @@ def save(path: PathLike, module, *, t=None, overwrite: bool = True) -> str:
         "lapicque_version": __version__, "module": type(module).__name__,
         "dt_ms": _env_dt_ms(), "t_ms": _time_ms(t, "t"), "groups": records, "states": states,
         "param_states": sorted(p for p, s in others.items() if isinstance(s, brainstate.ParamState)),
+        "fixed": {key: _fixed_record(value) for key, value in _fixed_arrays(module, groups).items()},
     }
     return write_file(os.fspath(path), content, overwrite)
 
@@ -238,10 +274,13 @@ def read(path: PathLike) -> Dict[str, Any]:
         whose value is a pytree, e.g. ``{'weight': ..., 'bias': ...}``, as
         {key path: leaf}), ``param_states`` (paths of the saved
         ``brainstate.ParamState`` outside neuron groups), ``dt`` and ``t``
-        (time quantities or None), ``lapicque_version`` and
-        ``format_version``.  For a single neuron group its metadata is also
-        given at the top level (``model``, ``in_size``, ``batch_size``,
-        ``params``, ``trainable``).
+        (time quantities or None), ``fixed`` (array path -> dict of
+        ``shape``, ``unit``, ``dtype``, ``sha256`` and, for arrays of up to
+        :data:`FIXED_VALUES_MAX` values, ``value``: the connectivity, weights
+        and parameters held outside the states; None for a format-1 or -2
+        file), ``lapicque_version`` and ``format_version``.  For a single
+        neuron group its metadata is also given at the top level (``model``,
+        ``in_size``, ``batch_size``, ``params``, ``trainable``).
 
     Raises
     ------
@@ -249,7 +288,8 @@ def read(path: PathLike) -> Dict[str, Any]:
         If there is no file at ``path``.
     CheckpointDamagedError (a ValueError)
         If the file is damaged (checksum mismatch, truncated, unreadable),
-        is not a lapicque checkpoint, or was written by a newer lapicque.
+        is not a lapicque checkpoint, lacks an entry its format version
+        has, or was written by a newer lapicque.
     """
     content = read_file(os.fspath(path))
     groups = {g: _group_info(m) for g, m in content["groups"].items()}
@@ -260,7 +300,7 @@ def read(path: PathLike) -> Dict[str, Any]:
         "dt": None if content["dt_ms"] is None else float(content["dt_ms"]) * u.ms,
         "t": None if content["t_ms"] is None else float(content["t_ms"]) * u.ms,
         "lapicque_version": content["lapicque_version"],
-        "format_version": content.get("format_version", FORMAT_VERSION),
+        "format_version": content["format_version"], "fixed": content.get("fixed"),
     }
     if "" in groups:
         info.update(groups[""])
@@ -409,6 +449,165 @@ def _warn_dt(where: str, saved_dt_ms, groups: Dict[str, Neuron]) -> None:
 
 
 # --------------------------------------------------------------------------
+# fixed arrays: connectivity, weights and parameters held outside states
+# --------------------------------------------------------------------------
+#: arrays of at most this many values are stored whole (compared to PARAM_RTOL); larger ones by digest
+FIXED_VALUES_MAX = 16
+_ARRAY_KINDS = "biufc"  # bool, integer, unsigned, float, complex (not objects or strings)
+
+
+def _fixed_arrays(module, groups: Dict[str, Neuron]) -> Dict[str, Any]:
+    """Every array a module of ``module`` holds outside its states, by ``'<node path>.<attribute>'``.
+
+    Found generically: for every node except the lapicque neuron groups
+    (whose parameters are compared by name), each public attribute that is an
+    array or quantity, or a dict/list/tuple of them, or a plain object (not a
+    module, not callable) holding them in its public attributes (e.g. the
+    ``conn`` of ``brainstate.nn.EventFixedProb``).  States, sub-modules
+    (their own nodes) and callables (initializers, surrogate functions,
+    kernels: derived or only shaping starting states) are not followed.
+    """
+    skip = {id(g) for g in groups.values()}
+    out: Dict[str, Any] = {}
+    for path, node in module.nodes().items():
+        if id(node) in skip or isinstance(node, Neuron):
+            continue
+        prefix = _join(path)
+        for name, value in vars(node).items():
+            if not name.startswith("_"):
+                _collect(value, f"{prefix}.{name}" if prefix else name, out, plain_object=True)
+    return out
+
+
+def _collect(value, key: str, out: Dict[str, Any], plain_object: bool, depth: int = 0) -> None:
+    if isinstance(value, (brainstate.State, brainstate.graph.Node, type)) or depth > 8:
+        return
+    if isinstance(value, (u.Quantity, np.ndarray, np.generic, jax.Array)):
+        if np.asarray(u.get_mantissa(value)).dtype.kind in _ARRAY_KINDS:
+            out[key] = value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect(v, f"{key}[{k!r}]", out, plain_object, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _collect(v, f"{key}[{i}]", out, plain_object, depth + 1)
+    elif plain_object and hasattr(value, "__dict__") and not callable(value):
+        for name, v in vars(value).items():
+            if not name.startswith("_"):
+                _collect(v, f"{key}.{name}", out, False, depth + 1)
+
+
+def _plain_value(value):
+    """A quantity with a unit as it is; anything else (unitless quantities too) as a numpy array."""
+    if isinstance(value, u.Quantity) and not value.unit.is_unitless:
+        return value
+    return np.asarray(u.get_mantissa(value))
+
+
+#: values hashed per chunk (bounds the memory of the canonical copy)
+_HASH_CHUNK = 1 << 20
+
+
+def _digest(value) -> Tuple[list, str, str, str]:
+    """(shape, unit name, dtype, SHA-256 of the values as float64 / int64 / bool / complex128 in C order).
+
+    The canonical dtype makes the digest independent of the integer width
+    and of float32 vs float64 storage of the same (representable) values.
+    """
+    mantissa = np.asarray(u.get_mantissa(value))
+    canon = {"f": np.float64, "c": np.complex128, "b": np.bool_}.get(mantissa.dtype.kind, np.int64)
+    flat, h = mantissa.reshape(-1), hashlib.sha256()
+    for i in range(0, flat.size, _HASH_CHUNK):
+        h.update(np.ascontiguousarray(flat[i:i + _HASH_CHUNK], dtype=canon).tobytes())
+    unit = u.get_unit(value)
+    return list(mantissa.shape), ("" if unit.is_unitless else str(unit)), mantissa.dtype.name, h.hexdigest()
+
+
+def _fixed_record(value) -> dict:
+    shape, unit, dtype, digest = _digest(value)
+    record = {"shape": shape, "unit": unit, "dtype": dtype, "sha256": digest}
+    if int(np.prod(shape, dtype=np.int64)) <= FIXED_VALUES_MAX:
+        record["value"] = _plain_value(value)
+    return record
+
+
+def _fixed_difference(saved: dict, current) -> Optional[str]:
+    """How the array ``current`` differs from its saved record, or None."""
+    shape, unit, dtype, digest = _digest(current)
+    if list(saved["shape"]) != shape:
+        return f"saved shape {tuple(saved['shape'])}, this one has shape {tuple(shape)}"
+    if "value" in saved:
+        return _difference(_plain_value(saved["value"]), _plain_value(current))
+    if saved["unit"] != unit:
+        return f"saved in {saved['unit'] or 'no unit'}, this one in {unit or 'no unit'}"
+    if saved["sha256"] != digest:
+        dtypes = f"; saved as {saved['dtype']}, this one is {dtype}" if saved["dtype"] != dtype else ""
+        return (f"the values differ (SHA-256 of the saved values {saved['sha256'][:12]}..., of this one's "
+                f"{digest[:12]}...{dtypes})")
+    return None
+
+
+def _check_fixed(where: str, content: dict, module, groups: Dict[str, Neuron]) -> None:
+    """Compare every fixed array of ``module`` with the file's record of it."""
+    saved = content.get("fixed")
+    here = _fixed_arrays(module, groups)
+    if saved is None:  # format 1 or 2: no record to compare with
+        if here and content.get("format_version") == 2:
+            warnings.warn(f"lapicque.load: {where} is a format-2 checkpoint, written before the connectivity was "
+                          f"recorded: {len(here)} array(s) outside the neuron groups (connectivity, weights, "
+                          f"parameters) are not checked. Save it again to record them.", UserWarning, stacklevel=3)
+        return
+    hint = ("build the network with the saved connectivity, weights and parameters (same seeds), or pass "
+            "check_params=False to load anyway")
+    _match_names(where, "arrays outside the neuron groups (connectivity, weights, parameters)", saved, here,
+                 f" {hint[0].upper()}{hint[1:]}.")
+    for key, value in here.items():
+        diff = _fixed_difference(saved[key], value)
+        if diff is not None:
+            raise ValueError(f"lapicque.load: {where}: '{key}' (connectivity, weights or parameters outside the "
+                             f"neuron groups) differs: {diff}; {hint}.")
+
+
+# --------------------------------------------------------------------------
+# non-finite values
+# --------------------------------------------------------------------------
+def _check_finite(where: str, content: dict, groups: Dict[str, Neuron], restore_params: bool) -> None:
+    """Refuse a file whose states (or parameters to restore) hold NaN or inf, naming the state and the neuron.
+
+    No lapicque state takes a non-finite value legitimately (a neuron that
+    never spiked has ``last_spike_time = -1e7 ms``, not ``-inf``).
+    """
+    values = [(spath, key, leaf) for spath, leaves in content["states"].items() for key, leaf in leaves.items()]
+    if restore_params:
+        values += [(f"{g}.{name}" if g else name, "", content["groups"][g]["params"][name])
+                   for g in groups for name in content["groups"][g]["trainable"]]
+    for spath, key, leaf in values:
+        arr = np.asarray(u.get_mantissa(leaf))
+        if arr.dtype.kind not in "fc":
+            continue
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"lapicque.load: {where}: the saved state '{spath}{key}' holds {arr[index]} "
+                             f"{_position(spath, index, groups)} ({int(bad.sum())} of {arr.size} values are NaN "
+                             f"or infinite); a diverged state cannot be resumed. Save a state from before the "
+                             f"divergence.")
+
+
+def _position(spath: str, index: Tuple[int, ...], groups: Dict[str, Neuron]) -> str:
+    """'at neuron 5 of the group 'E' (batch 1)' for a neuron group's state, else 'at index (..)'."""
+    gpath, _, _ = spath.rpartition(".")
+    group = groups.get(gpath)
+    if group is None or not index or len(index) < len(group.varshape):
+        return f"at index {index}" if index else ""
+    n = len(group.varshape)
+    neuron = int(np.ravel_multi_index(index[len(index) - n:], group.varshape))
+    label = f"the {type(group).__name__} group" + (f" '{gpath}'" if gpath else "")
+    batch = f" (batch {index[0]})" if len(index) > n else ""
+    return f"at neuron {neuron} of {label}{batch}"
+
+
+# --------------------------------------------------------------------------
 # load
 # --------------------------------------------------------------------------
 def load(path: PathLike, module, *, check_model: bool = True, check_params: bool = True,
@@ -438,7 +637,11 @@ def load(path: PathLike, module, *, check_model: bool = True, check_params: bool
         group is of the saved class), and every saved
         ``brainstate.ParamState``, to equal the saved values (relative
         tolerance :data:`PARAM_RTOL`); ``False`` loads the states whatever
-        the parameters.
+        the parameters.  The same switch covers every array held outside
+        the states by the modules other than neuron groups -- connectivity
+        (edges, weights, delays), synapse and projection parameters -- which
+        must equal the saved ones (small arrays to :data:`PARAM_RTOL`, larger
+        ones exactly, by their SHA-256 digest).
     restore_params : bool, default False
         Write the saved values into every ``brainstate.ParamState`` instead
         of comparing them: trainable neuron parameters (e.g.
@@ -477,24 +680,27 @@ def load(path: PathLike, module, *, check_model: bool = True, check_params: bool
         if restore_params:
             updates += _trainable_updates(where, gpath, group, content["groups"][gpath])
     others = _other_states(module, groups)
-    own = _own_paths(groups)
+    own = _own_paths(groups) | {(f"{g}.{name}" if g else name) for g in groups
+                                for name in _saved_group_states(g, content["groups"][g], content["states"])}
     saved_others = [p for p in content["states"] if p not in own]
     _match_names(where, "states outside the neuron groups", saved_others, others,
                  " Initialize the module first (brainstate.nn.init_all_states(module)) with the saved batch size.")
     updates += _other_updates(where, content, others, check_params, restore_params)
-    _write(module, groups, content["states"], updates)
+    if check_params:
+        _check_fixed(where, content, module, groups)
+    _check_finite(where, content, groups, restore_params)
+    _write(module, groups, {g: _saved_group_states(g, content["groups"][g], content["states"]) for g in groups},
+           updates)
     _warn_dt(where, content["dt_ms"], groups)
     return module
 
 
-def _write(module, groups: Dict[str, Neuron], states: dict, updates) -> None:
-    """Write the groups' states and ``updates``; on any error, put every existing state back."""
+def _write(module, groups: Dict[str, Neuron], group_states: Dict[str, dict], updates) -> None:
+    """Write each group's saved states and ``updates``; on any error, put every existing state back."""
     before = [(s, s.value) for s in module.states().values()]
     try:
         for gpath, group in groups.items():
-            prefix = f"{gpath}." if gpath else ""
-            group.load_state_dict({p[len(prefix):]: v[""] for p, v in states.items()
-                                   if p.startswith(prefix) and "." not in p[len(prefix):]})
+            group.load_state_dict(group_states[gpath])
         for state, value in updates:
             state.value = value
     except Exception:

@@ -95,7 +95,7 @@ def test_round_trip_is_bit_exact(name, batch, tmp_path):
 
     assert spk_x.sum() > 0
     _assert_bitwise(spk_x, spk_y, f"{name}: spikes")
-    assert set(rec_x) == set(rec_y) == set(a.state_dict())
+    assert set(rec_x) == set(rec_y) == set(a.state_dict()) - {"started"}  # the records hold per-neuron states
     for key in rec_x:
         _assert_bitwise(rec_x[key], rec_y[key], f"{name}: {key} after every step")
         _assert_bitwise(final_x[key], final_y[key], f"{name}: final {key}")
@@ -143,7 +143,8 @@ def test_state_dict_names_units_and_values(name):
     d = model.state_dict()
     base = EXPECTED_STATES[name.replace("Ref", "")]
     ref = ["last_spike_time", "ref_steps_left", "refractory"] if model._REFRACTORY else []
-    assert sorted(d) == sorted(base + ref)
+    assert sorted(d) == sorted(base + ref + ["started"])
+    assert d.pop("started").shape == () and not bool(model.started.value)  # the group's flag: no step taken yet
     for key, value in d.items():
         assert np.shape(u.get_mantissa(value)) == (2, 5), key
         if key in UNITS:
@@ -258,7 +259,7 @@ def test_file_is_plain_msgpack_without_pickle(tmp_path):
     raw = (tmp_path / "x.ckpt").read_bytes()
     assert b"pickle" not in raw and b"__reduce__" not in raw
     top = msgpack.unpackb(raw, raw=False)
-    assert top["format"] == checkpoint.FORMAT and top["format_version"] == checkpoint.FORMAT_VERSION == 2
+    assert top["format"] == checkpoint.FORMAT and top["format_version"] == checkpoint.FORMAT_VERSION == 3
     assert top["sha256"] == hashlib.sha256(top["payload"]).hexdigest()
     content = msgpack.unpackb(top["payload"], raw=False, ext_hook=lambda code, data: code)
     assert content["module"] == "LIFRef" and content["groups"][""]["model"] == "LIFRef"
@@ -610,3 +611,222 @@ def test_synapses_merged_into_a_group_are_saved_and_restored(tmp_path):
     for k, v in net.states().items():
         np.testing.assert_array_equal(np.asarray(u.get_mantissa(fs[k].value)), np.asarray(u.get_mantissa(v.value)),
                                       err_msg=".".join(map(str, k)))
+
+
+# --------------------------------------------------------------------------
+# connectivity is compared (issue 25, item 6: a checkpoint loaded into a network with other edges or weights)
+# --------------------------------------------------------------------------
+class _ConnNet(brainstate.nn.Module):
+    """Two groups joined by a seeded sparse projection; ``weight`` shared (a scalar) or one per edge."""
+
+    def __init__(self, seed=1, weight=6. * u.nS, k=10, tau=5. * u.ms, delay=1. * u.ms):
+        super().__init__()
+        self.E = lq.LIFRef(40, R=100. * u.Mohm, tau_ref=2. * u.ms, V_rest=-60. * u.mV, V_th=-50. * u.mV,
+                           V_reset=-60. * u.mV)
+        self.I = lq.LIF(20, R=100. * u.Mohm, V_rest=-60. * u.mV, V_th=-50. * u.mV, V_reset=-60. * u.mV)
+        self.EI = lq.AlignPostProj(comm=lq.FixedOutDegree(40, 20, k, weight, seed=seed),
+                                   syn=lq.Expon(20, tau=tau), out=lq.COBA(E=0. * u.mV), post=self.I,
+                                   delay=delay)
+
+    def update(self, x):
+        self.EI(self.E.get_spike() != 0.)
+        self.E(x)
+        self.I(0. * u.nA)
+
+
+def _conn_net(**kwargs):
+    net = _ConnNet(**kwargs)
+    with brainstate.environ.context(dt=DT * u.ms):
+        brainstate.nn.init_all_states(net)
+    return net
+
+
+def _ran_conn_net(tmp_path, **kwargs):
+    net = _conn_net(**kwargs)
+    with brainstate.environ.context(dt=DT * u.ms):
+        for i in range(100):
+            with brainstate.environ.context(t=i * DT * u.ms):
+                net.update(0.3 * u.nA)
+    assert float(np.asarray(u.get_mantissa(net.E.V.value)).max()) > -60., "the run must move the state"
+    return net, lq.save(tmp_path / "conn.ckpt", net)
+
+
+def _values(net):
+    return {p: np.asarray(u.get_mantissa(s.value)) for p, s in _state_items(net)}
+
+
+@pytest.mark.parametrize("other, pattern", [
+    (dict(seed=2), r"'EI.comm.post_ids' \(connectivity, weights or parameters outside the neuron groups\) differs: "
+                   r"the values differ \(SHA-256"),
+    (dict(k=12), r"'EI.comm.pre_ids' .* differs: saved shape \(400,\), this one has shape \(480,\)"),
+    (dict(weight=7. * u.nS), r"'EI.comm.weight' .* differs: saved 6.0 nS, this one has 7.0 nS"),
+    (dict(tau=8. * u.ms), r"'EI.syn.tau' .* differs: saved 5.0 ms, this one has 8.0 ms"),
+    # the same whole number of delay steps, another value
+    (dict(delay=1.04 * u.ms), r"'EI.delay_line.delay_ms' .* differs: saved 1.0, this one has 1.04"),
+])
+def test_checkpoint_refuses_a_network_with_other_connectivity(tmp_path, other, pattern):
+    a, path = _ran_conn_net(tmp_path)
+    b = _conn_net(**other)
+    before = _values(b)
+    with pytest.raises(ValueError, match=rf"lapicque.load: '.*conn.ckpt': {pattern}.*check_params=False"):
+        checkpoint.load(path, b)
+    for p, v in _values(b).items():  # nothing was written
+        _assert_bitwise(v, before[p], p)
+    checkpoint.load(path, b, check_params=False)  # the opt-out of the parameter comparison loads anyway
+    for p, v in _values(b).items():
+        _assert_bitwise(v, _values(a)[p], p)
+
+
+def test_checkpoint_compares_per_edge_weights_and_loads_into_the_same_network(tmp_path):
+    w = np.linspace(5., 7., 400).astype(np.float32) * u.nS
+    a, path = _ran_conn_net(tmp_path, weight=w)
+    info = checkpoint.read(path)
+    assert info["format_version"] == 3
+    same = _conn_net(weight=w)
+    checkpoint.load(path, same)
+    for p, v in _values(same).items():
+        _assert_bitwise(v, _values(a)[p], p)
+    w2 = np.array(w.mantissa)
+    w2[123] = np.nextafter(w2[123], np.float32(10.))  # one edge, one ulp
+    with pytest.raises(ValueError, match=r"'EI.comm.weight' .* differs: the values differ"):
+        checkpoint.load(path, _conn_net(weight=w2 * u.nS))
+    with pytest.raises(ValueError, match=r"'EI.comm.weight' .* differs: saved in nS, this one in uS"):
+        checkpoint.load(path, _conn_net(weight=w.to(u.uS)))
+
+
+def test_checkpoint_compares_the_ecosystems_connectivity(tmp_path):
+    """brainstate.nn.EventFixedProb keeps its edges in a brainevent matrix (not a state): found and compared."""
+    class Net(brainstate.nn.Module):
+        def __init__(self, seed):
+            super().__init__()
+            self.E = lq.LIF(30)
+            self.comm = brainstate.nn.EventFixedProb(30, 30, 0.2, 0.5 * u.mA, seed=seed)
+
+        def update(self, x):
+            return self.E(x + self.comm(self.E.get_spike() != 0.))
+
+    def fresh(seed):
+        net = Net(seed)
+        with brainstate.environ.context(dt=DT * u.ms):
+            brainstate.nn.init_all_states(net)
+        return net
+
+    path = lq.save(tmp_path / "bs.ckpt", fresh(3))
+    checkpoint.load(path, fresh(3))
+    with pytest.raises(ValueError, match=r"'comm.conn.indices' .* differs: the values differ"):
+        checkpoint.load(path, fresh(4))
+
+
+def test_format_2_checkpoint_loads_without_the_connectivity_check(tmp_path, monkeypatch):
+    from lapicque import _ckpt_format
+    real = checkpoint.write_file
+
+    def as_format_2(path, content, overwrite):
+        content = {k: v for k, v in content.items() if k != "fixed"}
+        monkeypatch.setattr(_ckpt_format, "FORMAT_VERSION", 2)
+        return real(path, content, overwrite)
+
+    monkeypatch.setattr(checkpoint, "write_file", as_format_2)
+    a, path = _ran_conn_net(tmp_path)
+    monkeypatch.undo()
+    assert checkpoint.read(path)["format_version"] == 2
+    with pytest.warns(UserWarning, match=r"format-2 checkpoint, written before the connectivity was recorded"):
+        b = checkpoint.load(path, _conn_net(seed=2))
+    for p, v in _values(b).items():
+        _assert_bitwise(v, _values(a)[p], p)
+
+
+# --------------------------------------------------------------------------
+# an old or foreign layout names its format version (regression: a raw KeyError)
+# --------------------------------------------------------------------------
+def test_checkpoint_missing_entries_name_the_format_versions(tmp_path, monkeypatch):
+    from lapicque import _ckpt_format
+    m = _lifref()
+    checkpoint.save(tmp_path / "ok.ckpt", m)
+    content = _ckpt_format.read_file(str(tmp_path / "ok.ckpt"))
+    monkeypatch.setattr(_ckpt_format, "FORMAT_VERSION", 2)
+    _ckpt_format.write_file(str(tmp_path / "v2.ckpt"), {k: v for k, v in content.items()
+                                                         if k not in ("groups", "format_version")}, True)
+    monkeypatch.undo()
+    with pytest.raises(checkpoint.CheckpointDamagedError, match=r"'.*v2.ckpt' is a format-2 checkpoint \(written by "
+                                                                r"lapicque .*\) but lacks \['groups'\].*this lapicque "
+                                                                r"reads formats 1 to 3"):
+        checkpoint.load(tmp_path / "v2.ckpt", lq.LIFRef(3, ref_var=True))
+    group = {k: v for k, v in content["groups"][""].items() if k != "trainable"}
+    _ckpt_format.write_file(str(tmp_path / "g.ckpt"), dict(content, groups={"": group}), True)
+    with pytest.raises(checkpoint.CheckpointDamagedError, match=r"format-3 checkpoint .* lacks \[\"groups\[''\]"
+                                                                r".trainable\"\]"):
+        checkpoint.read(tmp_path / "g.ckpt")
+    braintools.file.msgpack_save(str(tmp_path / "v1.ckpt"), {
+        "format": checkpoint.FORMAT, "format_version": 1, "in_size": np.array([3]), "batch_size": -1,
+        "states": dict(m.state_dict())})
+    with pytest.warns(UserWarning), pytest.raises(checkpoint.CheckpointDamagedError,
+                                                  match=r"format-1 checkpoint .* lacks \['model'\]"):
+        checkpoint.load(tmp_path / "v1.ckpt", lq.LIFRef(3, ref_var=True))
+
+
+# --------------------------------------------------------------------------
+# a non-finite state is refused before anything is written (issue 25, item 4)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("batch", [None, 2])
+def test_checkpoint_with_a_nan_state_is_refused_naming_state_and_neuron(tmp_path, batch):
+    m = lq.LIFRef(4, ref_var=True)
+    with brainstate.environ.context(dt=DT * u.ms):
+        m.init_state(batch_size=batch)
+    V = np.array(m.V.value.mantissa)
+    V[..., 2] = np.nan
+    m.V.value = V * u.mV
+    path = checkpoint.save(tmp_path / "nan.ckpt", m)
+    target = lq.LIFRef(4, ref_var=True)
+    with brainstate.environ.context(dt=DT * u.ms):
+        target.init_state(batch_size=batch)
+    before = {k: np.asarray(u.get_mantissa(v)) for k, v in target.state_dict().items()}
+    where = "" if batch is None else r" \(batch 0\)"
+    n_bad = 1 if batch is None else 2
+    with pytest.raises(ValueError, match=rf"nan.ckpt': the saved state 'V' holds nan at neuron 2 of the LIFRef "
+                                         rf"group{where} \({n_bad} of {V.size} values are NaN or infinite\)"):
+        checkpoint.load(path, target)
+    for k, v in target.state_dict().items():
+        _assert_bitwise(v, before[k], k)
+
+
+def test_checkpoint_with_an_infinite_network_state_is_refused(tmp_path):
+    net, _ = _ran_conn_net(tmp_path)
+    g = np.array(net.EI.syn.g.value.mantissa)
+    g[7] = -np.inf
+    net.EI.syn.g.value = g * net.EI.syn.g.value.unit
+    net.E.last_spike_time.value = net.E.last_spike_time.value  # -1e7 ms before a first spike: finite, accepted
+    path = lq.save(tmp_path / "inf.ckpt", net)
+    fresh = _conn_net()
+    before = _values(fresh)
+    with pytest.raises(ValueError, match=r"the saved state 'EI.syn.g' holds -inf at index \(7,\)"):
+        checkpoint.load(path, fresh)
+    for p, v in _values(fresh).items():
+        _assert_bitwise(v, before[p], p)
+
+
+def test_checkpoint_compares_the_arrays_of_a_users_own_module(tmp_path):
+    """Found generically: a plain array attribute of any module (here a lookup table) is part of the record."""
+    class Table(brainstate.nn.Module):
+        def __init__(self, table, extra=None):
+            super().__init__()
+            self.table = table
+            if extra is not None:
+                self.extra = extra
+            self.n = lq.LIF(3)
+
+    def fresh(*args):
+        net = Table(*args)
+        with brainstate.environ.context(dt=DT * u.ms):
+            brainstate.nn.init_all_states(net)
+        return net
+
+    path = lq.save(tmp_path / "t.ckpt", fresh(np.arange(40.)))
+    assert set(checkpoint.read(path)["fixed"]) == {"table"}
+    checkpoint.load(path, fresh(np.arange(40.)))
+    checkpoint.load(path, fresh(np.arange(40., dtype=np.float32)))  # the same values in another precision
+    with pytest.raises(ValueError, match=r"'table' .* differs: the values differ"):
+        checkpoint.load(path, fresh(np.arange(40.) + 0.5))
+    with pytest.raises(ValueError, match=r"arrays outside the neuron groups \(connectivity, weights, parameters\) "
+                                         r"do not match; missing in the module \[\], not in the file \['extra'\]"):
+        checkpoint.load(path, fresh(np.arange(40.), np.ones(2)))
