@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import saiunit as u
 
-from .cli import CLIError
+from .cli import MAX_STEPS, CLIError
 
 __all__ = ["parse_quantity", "format_quantity", "model_parameters", "parse_sets", "format_times_at_dt",
-           "dt_decimals"]
+           "dt_decimals", "quantity_option", "check_steps", "check_memory", "run_memory", "spike_times_ms"]
 
 
 # --------------------------------------------------------------------------
@@ -51,7 +52,17 @@ _KINDS = {
 _EXAMPLES = {"time": "10ms", "voltage": "-65mV", "current": "500pA", "resistance": "10Mohm",
              "conductance": "2nS", "rate": "0.01/ms", "inverse voltage": "0.07/mV", "capacitance": "200pF"}
 
+_F32_MAX = float(np.finfo(np.float32).max)
+_F32_TINY = float(np.finfo(np.float32).tiny)
+
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*(.*?)\s*$")
+
+
+def kind_words() -> Dict[str, str]:
+    """How ``lapicque list`` describes each kind of parameter (``'time'``, ``'inverse voltage'`` ...)."""
+    words = {k: v[2].split(" ", 1)[1] for k, v in _KINDS.items()}
+    words.update({"dimensionless": "dimensionless number", "choice": "", "bool": ""})
+    return words
 
 
 def _kind_of(unit) -> Optional[str]:
@@ -186,19 +197,23 @@ def format_quantity(value, kind: Optional[str]) -> str:
 # --------------------------------------------------------------------------
 # models and their parameters
 # --------------------------------------------------------------------------
-def _models():
+def models():
+    """Every model by name (``lapicque.MODELS``)."""
     import lapicque
     return lapicque.MODELS
 
 
-def _model_class(name: str):
-    models = _models()
-    if name in models:
-        return models[name]
-    lower = {k.lower(): k for k in models}
+def model_class(name: str):
+    """The model class called ``name`` (any letter case), or a :class:`CLIError` listing the models."""
+    if not isinstance(name, str):
+        raise CLIError(f"the model must be a name such as LIF; got {name!r}")
+    available = models()
+    if name in available:
+        return available[name]
+    lower = {k.lower(): k for k in available}
     if name.lower() in lower:
-        return models[lower[name.lower()]]
-    raise CLIError(f"unknown model {name!r}; choose from {', '.join(models)}")
+        return available[lower[name.lower()]]
+    raise CLIError(f"unknown model {name!r}; choose from {', '.join(available)}")
 
 
 class _ParamInfo:
@@ -235,7 +250,8 @@ def model_parameters(cls) -> List[_ParamInfo]:
     return out
 
 
-def _format_default(info: _ParamInfo) -> str:
+def format_default(info: _ParamInfo) -> str:
+    """A parameter's default as the command line writes it (``'10ms'``, ``'soft'``)."""
     if info.kind in ("choice", "bool"):
         return str(info.default)
     try:
@@ -263,12 +279,13 @@ def parse_sets(cls, sets: Sequence[str]) -> Dict[str, Any]:
             if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise CLIError(f"{name} must be true or false; got {text!r}")
             out[name] = text.lower() in ("true", "1", "yes")
-        else:
-            out[name] = parse_quantity(text, info.kind, what=name)
+        else:  # the model checks its parameters' signs; initial values are checked here for float32
+            out[name] = quantity_option(text, info.kind, what=name)
     return out
 
 
-def _build(cls, n: int, sets: Dict[str, Any]):
+def build_model(cls, n: int, sets: Dict[str, Any]):
+    """``cls(n, **sets)``; the model's own refusal of a parameter becomes a one-line :class:`CLIError`."""
     from ._errors import ParameterError
     try:
         return cls(n, **sets)
@@ -276,35 +293,162 @@ def _build(cls, n: int, sets: Dict[str, Any]):
         raise CLIError(str(e).splitlines()[0]) from None
 
 
-def _positive_time(text, what, allow_zero=False):
-    q = parse_quantity(text, "time", what=what)
-    v = float(np.asarray(q.mantissa))
-    if v < 0 or (v == 0 and not allow_zero):
-        raise CLIError(f"{what} must be {'>= 0' if allow_zero else '> 0'}; got {text!r}")
+def quantity_option(text, kind: str, what: str, sign: Optional[str] = None):
+    """Parse the value of option ``what`` and check its sign and its float32 range.
+
+    The simulation runs in float32, so a value is accepted when its magnitude
+    (in the canonical unit of ``kind``: ms, mA, 1/ms ...) is at most the
+    largest float32 (3.4e38) and, for a value that must be positive, at
+    least the smallest normal float32 (1.2e-38): a time step of ``1e-300ms``
+    would be 0 in the simulation and ``1e39ms`` infinite.
+
+    Parameters
+    ----------
+    text : str
+        The option's value, e.g. ``'0.1ms'``.
+    kind : str
+        Its kind (see :func:`parse_quantity`).
+    what : str
+        The option, for the error message (``'--dt'``).
+    sign : {None, 'positive', 'nonnegative'}
+        ``'positive'``: > 0; ``'nonnegative'``: >= 0; ``None``: any sign.
+
+    Returns
+    -------
+    Quantity or float
+        In the canonical unit of ``kind`` (a float for ``'dimensionless'``).
+
+    Examples
+    --------
+    >>> float(quantity_option("0.1ms", "time", "--dt", "positive").mantissa)
+    0.1
+    >>> quantity_option("1e-300ms", "time", "--dt", "positive")
+    Traceback (most recent call last):
+    ...
+    lapicque.cli.CLIError: --dt must be at least 1.18e-38 ms (the smallest normal float32; ...); got '1e-300ms'
+    >>> quantity_option("-5Hz", "rate", "--freq", "positive")
+    Traceback (most recent call last):
+    ...
+    lapicque.cli.CLIError: --freq must be > 0; got '-5Hz'
+    """
+    q = parse_quantity(text, kind, what=what)
+    v = float(q) if kind == "dimensionless" else float(np.asarray(q.mantissa))
+    unit = " " + _KINDS[kind][1] if kind in _KINDS else ""
+    if sign == "positive" and not v > 0:
+        raise CLIError(f"{what} must be > 0; got {text!r}")
+    if sign == "nonnegative" and not v >= 0:
+        raise CLIError(f"{what} must be >= 0; got {text!r}")
+    if abs(v) > _F32_MAX:
+        raise CLIError(f"{what} must be at most {_F32_MAX:.3g}{unit} in magnitude (the largest float32; "
+                       f"the simulation runs in float32); got {text!r}")
+    if sign is not None and 0 < v < _F32_TINY:
+        raise CLIError(f"{what} must be {'' if sign == 'positive' else '0 or '}at least {_F32_TINY:.3g}{unit} "
+                       f"(the smallest normal float32; the simulation runs in float32); got {text!r}")
     return q
 
 
-def _current_arg(text: str, n: int):
-    """``'2mA'`` -> a scalar current; ``'1mA:5mA'`` -> n evenly spaced currents."""
-    if ":" in text:
-        a, _, b = text.partition(":")
-        lo = parse_quantity(a, "current", what="--current")
-        hi = parse_quantity(b, "current", what="--current")
-        if n < 2:
-            raise CLIError("--current A:B spreads currents over the neurons; it needs --n 2 or more")
-        vals = np.linspace(float(np.asarray(lo.mantissa)), float(np.asarray(hi.mantissa)), n)
-        return u.Quantity(vals.astype(np.float32), unit=u.mA)
-    return parse_quantity(text, "current", what="--current")
+def check_steps(duration, dt, what: str = "--duration") -> int:
+    """The number of steps of a run of ``duration`` at ``dt``: whole, at least 1 and at most :data:`MAX_STEPS`.
 
-
-def _steps_check(duration, dt, what="--duration"):
-    d = float(np.asarray(duration.mantissa))
-    s = float(np.asarray(dt.mantissa))
+    Examples
+    --------
+    >>> check_steps(200 * u.ms, 0.1 * u.ms)
+    2000
+    >>> check_steps(1e12 * u.ms, 0.1 * u.ms)
+    Traceback (most recent call last):
+    ...
+    lapicque.cli.CLIError: --duration 1e+12 ms at --dt 0.1 ms is 1e+13 steps; a run has at most 2147483647 steps ...
+    """
+    d = float(np.asarray(duration.to_decimal(u.ms)))
+    s = float(np.asarray(dt.to_decimal(u.ms)))
     n = d / s
+    if not n < MAX_STEPS + 0.5:
+        raise CLIError(f"{what} {d:g} ms at --dt {s:g} ms is {n:.3g} steps; a run has at most {MAX_STEPS} steps "
+                       f"(2**31 - 1): shorten {what} or lengthen --dt")
     if round(n) < 1:
         raise CLIError(f"{what} ({d:g} ms) is shorter than one time step (--dt {s:g} ms)")
     if abs(n - round(n)) > 1e-6 * max(n, 1):
         raise CLIError(f"{what} ({d:g} ms) must be a whole number of time steps (--dt {s:g} ms)")
+    return int(round(n))
+
+
+def _physical_memory() -> Optional[int]:
+    """Bytes of memory of this machine (``None`` where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not a POSIX system
+        return None
+
+
+def _bytes_text(b: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{b / 1e3:.3g} kB"
+
+
+def run_memory(n: int, n_steps: int, n_traces: int = 0, record_every: int = 1, noise: bool = False):
+    """What a ``lapicque run`` holds in memory, in bytes, by part (lower bounds).
+
+    * the spike record: 1 bit per neuron and step, ``n_steps * ceil(n / 8)``;
+    * recorded traces: 4 bytes per state, neuron and kept sample;
+    * an Ornstein-Uhlenbeck input: the process and its normal draws in
+      float64 and the current in float32, 28 bytes per neuron and step.
+
+    Examples
+    --------
+    >>> run_memory(1000, 10 ** 6)
+    {'the spike record (1 bit per neuron and step)': 125000000}
+    """
+    parts = {"the spike record (1 bit per neuron and step)": n_steps * -(-n // 8)}
+    if n_traces:
+        parts[f"{n_traces} recorded trace(s)"] = 4 * n_traces * (n_steps // record_every) * n
+    if noise:
+        parts["the noise input (--input ou)"] = 28 * n_steps * n
+    return parts
+
+
+def check_memory(parts: Dict[str, int], what: str, hint: str, available: Optional[int] = None) -> None:
+    """Refuse, with the figures, a run that needs more memory than this machine has.
+
+    Parameters
+    ----------
+    parts : dict
+        ``what -> bytes`` (see :func:`run_memory`).
+    what : str
+        The run, as the message starts, e.g. ``'--n 1000 over 2000 steps'``.
+    hint : str
+        What to change, e.g. ``'use fewer --n'``.
+    available : int, optional
+        Bytes available (default: the machine's physical memory).
+
+    Examples
+    --------
+    >>> check_memory({"the spike record": 4 * 10 ** 12}, "this run", "use fewer --n", available=16 * 10 ** 9)
+    Traceback (most recent call last):
+    ...
+    lapicque.cli.CLIError: this run needs at least 4 TB of memory (the spike record: 4 TB); this machine has 16 GB: ...
+    """
+    available = _physical_memory() if available is None else available
+    total = sum(parts.values())
+    if available is None or total <= available:
+        return
+    detail = ", ".join(f"{k}: {_bytes_text(v)}" for k, v in parts.items() if v)
+    raise CLIError(f"{what} needs at least {_bytes_text(total)} of memory ({detail}); "
+                   f"this machine has {_bytes_text(available)}: {hint}")
+
+
+def current_arg(text: str, n: int):
+    """``'2mA'`` -> a scalar current; ``'1mA:5mA'`` -> n evenly spaced currents."""
+    if ":" in text:
+        a, _, b = text.partition(":")
+        lo = quantity_option(a, "current", what="--current")
+        hi = quantity_option(b, "current", what="--current")
+        if n < 2:
+            raise CLIError("--current A:B spreads currents over the neurons; it needs --n 2 or more")
+        vals = np.linspace(float(np.asarray(lo.mantissa)), float(np.asarray(hi.mantissa)), n)
+        return u.Quantity(vals.astype(np.float32), unit=u.mA)
+    return quantity_option(text, "current", what="--current")
 
 
 # --------------------------------------------------------------------------
@@ -315,7 +459,9 @@ def model_states(cls) -> List[Tuple[str, str]]:
 
     Read from an initialized one-neuron model, so states a model adds beyond
     its declared table (the refractory bookkeeping of ``*Ref`` models) are
-    listed too; ``refractory`` exists only with ``ref_var=True``.
+    listed too; ``refractory`` exists only with ``ref_var=True``.  Only
+    states with one value per neuron are listed (what ``--record`` can
+    record); a state of the whole group (a scalar flag) is not.
     """
     import brainstate
 
@@ -323,7 +469,8 @@ def model_states(cls) -> List[Tuple[str, str]]:
         m = cls(1, **kw)
         with brainstate.environ.context(dt=0.1 * u.ms):
             m.init_state()
-        return {k[-1] if isinstance(k, tuple) else k: v.value for k, v in m.states().items()}
+        return {k[-1] if isinstance(k, tuple) else k: v.value for k, v in m.states().items()
+                if np.shape(u.get_mantissa(v.value)) == (1,)}
 
     plain = states_of()
     extra = states_of(ref_var=True) if "ref_var" in inspect.signature(cls.__init__).parameters else {}
@@ -377,3 +524,44 @@ def format_times_at_dt(times_ms, dt_ms: float, unit: str = " ms") -> str:
     """``[20.700001, 3.0999999]`` at dt = 0.1 -> ``'20.7 ms, 3.1 ms'``."""
     d = dt_decimals(dt_ms)
     return ", ".join(f"{t:.{d}f}{unit}" for t in round_to_dt(times_ms, dt_ms))
+
+
+def spike_times_ms(res, neuron: Optional[int] = None, first: Optional[int] = None):
+    """Exact spike times (float64 ms on the dt grid) of one neuron, or of every neuron.
+
+    Parameters
+    ----------
+    res : SimulationResult
+        A run with ``spikes='dense'``.
+    neuron : int, optional
+        Flat index of one neuron: only its spikes are selected and converted
+        (the work is one comparison per spike of the run).  ``None``: every
+        neuron's, as a list over the flattened shape.
+    first : int, optional
+        With ``neuron``: only its first ``first`` spikes.
+
+    Returns
+    -------
+    numpy.ndarray or list of numpy.ndarray
+        The spike of step ``i`` is at ``t0 + (i + 1) dt``.
+
+    Examples
+    --------
+    >>> import lapicque
+    >>> res = lapicque.simulate(lapicque.LIF(2), [2.0, 1.5] * u.mA, 20 * u.ms)
+    >>> spike_times_ms(res, 1, first=2)
+    array([ 5.5, 11. ])
+    >>> [t.size for t in spike_times_ms(res)]
+    [5, 3]
+    """
+    steps, neurons = res.spike_steps
+    dt_ms = float(np.asarray(res.dt.to_decimal(u.ms)))
+    t0_ms = float(np.asarray(res.t0.to_decimal(u.ms)))
+
+    def times(s):
+        return round_to_dt(t0_ms + (np.asarray(s, dtype=np.float64) + 1.0) * dt_ms, dt_ms)
+
+    if neuron is not None:
+        return times(steps[neurons == neuron][:first])
+    order = np.argsort(neurons, kind="stable")
+    return np.split(times(steps[order]), np.cumsum(res.spike_count.reshape(-1))[:-1])

@@ -27,6 +27,15 @@ command line win.  Quantities are written with their unit and no space:
 ``500pA``, ``0.1ms``, ``-65mV``, ``10Mohm``, ``2nS``, ``0.07/mV``, ``10Hz``.
 
 Bad arguments print one line ``lapicque: error: ...`` and exit with status 2.
+Every value is checked, by name, before anything runs: quantities within
+the float32 range (times and rates that must be positive at least its
+smallest normal number), counts (``--n``, ``--seed``, ``--steps``,
+``--record-every``) whole numbers in their range, at most
+:data:`MAX_STEPS` steps and :data:`MAX_NEURONS` neurons, and a run that
+needs more memory than the machine has is refused with the figure.  In a
+``--config`` file each value must have its option's type: a string (or a
+number) for a quantity, ``true``/``false`` for ``progress``, a whole number
+for a count.
 The same program runs as ``python -m lapicque.cli``.  Only the standard
 library is imported until a command needs the simulator, so ``--help`` and
 ``--version`` answer at once.
@@ -44,6 +53,7 @@ spike times (neuron 0): 7.0 ms, 13.9 ms
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -54,6 +64,46 @@ __all__ = ["main", "build_parser", "parse_quantity", "format_quantity", "CLIErro
 
 class CLIError(Exception):
     """A user error on the command line (printed as one line, exit status 2)."""
+
+
+#: the longest run, in steps: step indices are int32 in the compiled loop and in the results
+MAX_STEPS = 2 ** 31 - 1
+#: the largest population (``--n``, ``fi --steps``): neuron indices are int32 in the spike events
+MAX_NEURONS = 2 ** 31 - 1
+#: at most this many neurons are drawn in the raster of ``run --plot`` (evenly spaced over the population)
+RASTER_ROWS = 1000
+
+
+def _whole(low: int, high: Optional[int] = None):
+    """An argparse type: a whole number from ``low`` to ``high``, or an error naming what is accepted.
+
+    Integers and whole numbers in floating-point notation (``1e6``, ``3.0``) are accepted.
+
+    Examples
+    --------
+    >>> _whole(1, 10 ** 6)("1e6")
+    1000000
+    >>> _whole(0)("-5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number >= 0; got '-5'
+    """
+    def whole(text):
+        text = str(text).strip()
+        try:
+            value = int(text, 10)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                f = math.nan
+            value = int(f) if math.isfinite(f) and f.is_integer() else None
+        if value is None or value < low or (high is not None and value > high):
+            accepted = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {accepted}; got {text!r}")
+        return value
+    whole.whole_number = True  # how a TOML file's value for it is checked (_toml_option)
+    return whole
 
 
 def __getattr__(name):  # the value parsers live in _cli_values (they import saiunit, hence JAX)
@@ -77,10 +127,9 @@ def _version() -> str:
 # --------------------------------------------------------------------------
 def cmd_list(args) -> int:
     from . import _cli_values as cv
-    models = cv._models()
-    names = [cv._model_class(args.model).__name__] if args.model else list(models)
-    kind_words = {k: v[2].split(" ", 1)[1] for k, v in cv._KINDS.items()}
-    kind_words.update({"dimensionless": "dimensionless number", "choice": "", "bool": ""})
+    models = cv.models()
+    names = [cv.model_class(args.model).__name__] if args.model else list(models)
+    kind_words = cv.kind_words()
     if not args.model:
         print(f"{len(names)} models. Defaults are shown as the command line writes them; "
               f"change them with `lapicque run MODEL --set NAME=VALUE`.\n")
@@ -98,7 +147,7 @@ def cmd_list(args) -> int:
                 desc += ", > 0"
             elif info.constraint == "nonnegative":
                 desc += ", >= 0"
-            print(f"    {info.name:<17} {cv._format_default(info):<10} {desc}")
+            print(f"    {info.name:<17} {cv.format_default(info):<10} {desc}")
         states = cv.model_states(cls)
         print(f"    states: {', '.join(f'{n} ({what})' for n, what in states)}\n")
     return 0
@@ -120,18 +169,20 @@ def _record_arg(text: Optional[str], model, plot: bool):
 
 
 def _protocol(args, duration_ms: float, dt_ms: float):
-    from ._cli_values import parse_quantity as pq
+    """The input protocol; every one of its options is checked, whichever ``--input`` uses it."""
+    from ._cli_values import quantity_option as qo
     from ._protocols import Protocol
 
-    def ms(text, what):
-        return None if text is None else float(pq(text, "time", what=what).mantissa)
+    def ms(text, what, sign):
+        return None if text is None else float(qo(text, "time", what, sign).mantissa)
 
-    p = Protocol(kind=args.input, offset=float(pq(args.offset, "current", what="--offset").mantissa),
-                 start_ms=ms(args.start, "--start") or 0.0, stop_ms=ms(args.stop, "--stop"),
-                 width_ms=ms(args.width, "--width"), period_ms=ms(args.period, "--period"),
-                 freq_hz=float(pq(args.freq, "rate", what="--freq").mantissa) * 1e3,
-                 sigma=float(pq(args.sigma, "current", what="--sigma").mantissa),
-                 tau_ms=ms(args.tau_noise, "--tau-noise"), seed=args.seed)
+    p = Protocol(kind=args.input, offset=float(qo(args.offset, "current", "--offset").mantissa),
+                 start_ms=ms(args.start, "--start", "nonnegative") or 0.0,
+                 stop_ms=ms(args.stop, "--stop", "positive"),
+                 width_ms=ms(args.width, "--width", "positive"), period_ms=ms(args.period, "--period", "positive"),
+                 freq_hz=float(qo(args.freq, "rate", "--freq", "positive").mantissa) * 1e3,
+                 sigma=float(qo(args.sigma, "current", "--sigma", "nonnegative").mantissa),
+                 tau_ms=ms(args.tau_noise, "--tau-noise", "positive"), seed=args.seed)
     try:
         p.check(duration_ms, dt_ms)
     except ValueError as e:
@@ -146,32 +197,62 @@ def _progress(args, n_steps: int, n: int):
     return None if sys.stderr.isatty() else False
 
 
-def cmd_run(args) -> int:
-    from . import _cli_values as cv
-    from ._simulate import simulate
-
-    cls = cv._model_class(args.model)
-    if args.n < 1:
-        raise CLIError(f"--n must be >= 1; got {args.n}")
-    if args.record_every < 1:
-        raise CLIError(f"--record-every must be >= 1; got {args.record_every}")
-    sets = cv.parse_sets(cls, args.set)
-    amplitude = cv._current_arg(args.current, args.n)
-    duration = cv._positive_time(args.duration, "--duration")
-    dt = cv._positive_time(args.dt, "--dt")
-    cv._steps_check(duration, dt)
-    d_ms, dt_ms = float(duration.mantissa), float(dt.mantissa)
-    n_steps = int(round(d_ms / dt_ms))
-    protocol = _protocol(args, d_ms, dt_ms)
-    model = cv._build(cls, args.n, sets)
-    record = _record_arg(args.record, model, bool(args.plot))
+def _run_plan(args):
+    """Every option of ``run``, checked before anything is simulated (a namespace of the parsed values)."""
     import numpy as np
+    from types import SimpleNamespace
+    from . import _cli_values as cv
+
+    cls = cv.model_class(args.model)
+    sets = cv.parse_sets(cls, args.set)
+    amplitude = cv.current_arg(args.current, args.n)
+    duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
+    dt = cv.quantity_option(args.dt, "time", "--dt", "positive")
+    n_steps = cv.check_steps(duration, dt)
+    dt_ms = float(dt.mantissa)
+    protocol = _protocol(args, float(duration.mantissa), dt_ms)
+    model = cv.build_model(cls, args.n, sets)
+    # the population records what --record asks; with --plot and several neurons, the plotted
+    # neuron's trace comes from a run of that neuron alone (see _neuron_trace)
+    record = _record_arg(args.record, model, bool(args.plot) and args.n == 1)
+    if record and args.record_every > n_steps:
+        raise CLIError(f"--record-every must be from 1 to the number of steps ({n_steps}); "
+                       f"got {args.record_every}")
+    _check_out(args.out, args.n, n_steps // args.record_every, len(record))
+    memory = cv.run_memory(args.n, n_steps, len(record), args.record_every, noise=protocol.kind == "ou")
+    cv.check_memory(memory, f"run: --n {args.n} over {n_steps} steps", "shorten --duration, lengthen --dt, "
+                    "use fewer --n" + (" or a larger --record-every" if record else ""))
     amp = np.broadcast_to(np.asarray(amplitude.mantissa, dtype=np.float32), (args.n,))
     current = protocol.current(n_steps, dt_ms, amp)
-    res = simulate(model, current, duration, dt, record=record, record_every=args.record_every,
-                   progress=_progress(args, n_steps, args.n))
-    res.meta.update(protocol.describe(), current=args.current, seed=args.seed, command="lapicque run")
-    _print_run(res, cls, args, protocol, dt_ms)
+    # told, not inferred: with --n equal to the number of steps a (n,) current would be ambiguous
+    time_varying = None if callable(current) else protocol.kind == "ou"
+    return SimpleNamespace(cls=cls, sets=sets, duration=duration, dt=dt, dt_ms=dt_ms, n_steps=n_steps,
+                           protocol=protocol, model=model, record=record, amp=amp, current=current,
+                           time_varying=time_varying)
+
+
+def _check_out(path: Optional[str], n: int, n_samples: int, n_traces: int) -> None:
+    """Refuse an ``--out`` file the result cannot be saved to, before the run rather than after it."""
+    if not path:
+        return
+    if not path.endswith((".npz", ".csv")):
+        raise CLIError(f"--out: the file name must end in .npz or .csv; got {path!r}")
+    from ._result_io import CSV_MAX_VALUES
+    n_values = n_samples * n * max(n_traces, 1)
+    if path.endswith(".csv") and n_values > CSV_MAX_VALUES:
+        raise CLIError(f"--out: {n_values} values are too many for CSV (at most {CSV_MAX_VALUES}); "
+                       f"save as .npz")
+
+
+def cmd_run(args) -> int:
+    from ._simulate import simulate
+
+    plan = _run_plan(args)
+    res = simulate(plan.model, plan.current, plan.duration, plan.dt, record=plan.record,
+                   record_every=args.record_every, time_varying=plan.time_varying,
+                   progress=_progress(args, plan.n_steps, args.n))
+    res.meta.update(plan.protocol.describe(), current=args.current, seed=args.seed, command="lapicque run")
+    _print_run(res, plan, args)
     if args.out:
         try:
             path = res.save(args.out)
@@ -179,21 +260,22 @@ def cmd_run(args) -> int:
             raise CLIError(f"--out: {e}") from None
         print(f"wrote {path}")
     if args.plot:
-        _plot_run(res, cls, args)
+        _plot_run(res, plan, args)
     if args.json:
-        _write_json(args.json, _run_summary(res, model, args, protocol, record))
+        _write_json(args.json, _run_summary(res, plan.model, args, plan.protocol, plan.record))
         print(f"wrote {args.json}")
     return 0
 
 
-def _print_run(res, cls, args, protocol, dt_ms):
+def _print_run(res, plan, args):
+    """The summary lines: whole-population counts and rates, and the first spike times of neuron 0 only."""
     import numpy as np
     from . import _cli_values as cv
 
     counts = res.spike_count.reshape(-1)
     rates = np.asarray(res.rate.mantissa).reshape(-1)
     n_word = "neuron" if args.n == 1 else "neurons"
-    print(f"{cls.__name__}: {args.n} {n_word}, current {args.current} ({protocol.kind}), "
+    print(f"{plan.cls.__name__}: {args.n} {n_word}, current {args.current} ({plan.protocol.kind}), "
           f"{cv.format_quantity(res.duration, 'time')} at dt = {cv.format_quantity(res.dt, 'time')}")
     if args.n == 1:
         print(f"spikes: {int(counts[0])}")
@@ -201,55 +283,74 @@ def _print_run(res, cls, args, protocol, dt_ms):
     else:
         print(f"spikes: {int(counts.sum())} in total, {counts.min()}..{counts.max()} per neuron")
         print(f"rate: {rates.mean():.4g} Hz mean ({rates.min():.4g}..{rates.max():.4g} Hz)")
-    first = _spike_times_ms(res)[0][:10]
-    shown = cv.format_times_at_dt(first, dt_ms) if first.size else "none"
+    first = cv.spike_times_ms(res, 0, first=10)
+    shown = cv.format_times_at_dt(first, plan.dt_ms) if first.size else "none"
     more = f", ... ({int(counts[0])} in all)" if counts[0] > first.size else ""
     print(f"spike times (neuron 0): {shown}{more}")
 
 
-def _spike_times_ms(res):
-    """Exact spike times per neuron (float64 ms on the dt grid) from the spike steps."""
+def _neuron_trace(res, plan, i: int):
+    """A result holding neuron ``i``'s ``V`` trace, and its index there.
+
+    The population's own when it recorded ``V``; otherwise neuron ``i`` run
+    alone (the neurons of ``lapicque run`` are uncoupled and their
+    parameters scalars, so it runs exactly as it did in the population),
+    which keeps ``--plot`` from recording every neuron's trace to draw one.
+    """
+    if "V" in res.traces:
+        return res, i
+    from ._cli_values import build_model
+    from ._simulate import simulate
+    current = plan.current
+    current = (plan.protocol.current(plan.n_steps, plan.dt_ms, plan.amp[i:i + 1]) if callable(current)
+               else current[..., i:i + 1])
+    alone = simulate(build_model(plan.cls, 1, plan.sets), current, plan.duration, plan.dt, record=("V",),
+                     time_varying=plan.time_varying, progress=False)
+    return alone, 0
+
+
+def _plot_run(res, plan, args):
     import numpy as np
-    from ._cli_values import round_to_dt
-
-    steps, neurons = res.spike_steps
-    order = np.argsort(neurons, kind="stable")
-    t = round_to_dt(res._t0_ms + (steps[order].astype(np.float64) + 1) * res._dt_ms, res._dt_ms)
-    return np.split(t, np.cumsum(res.spike_count.reshape(-1))[:-1])
-
-
-def _plot_run(res, cls, args):
     from . import plot as lplot
-    title = f"{cls.__name__}, I = {args.current} ({args.input})"
+    title = f"{plan.cls.__name__}, I = {args.current} ({args.input})"
     if args.n == 1:
         fig = lplot.traces(res, title=title)
     else:
         fig, axes = lplot.figure(2, ncols=1, panel_size=(7.5, 2.8), title=title)
-        lplot.raster(res, ax=axes[0], title=f"{args.n} neurons")
+        rows, label = None, f"{args.n} neurons"
+        if args.n > RASTER_ROWS:  # a raster of millions of rows draws no more than a thousand
+            rows = np.unique(np.linspace(0, args.n - 1, RASTER_ROWS).round().astype(np.int64))
+            label = f"{rows.size} of {args.n} neurons, evenly spaced"
+        lplot.raster(res, ax=axes[0], neurons=rows, title=label)
+        if rows is not None:  # label the rows with the neurons they show
+            ticks = [t for t in axes[0].get_yticks() if 0 <= t < rows.size and float(t).is_integer()]
+            axes[0].set_yticks(ticks, [str(rows[int(t)]) for t in ticks])
         last = args.n - 1  # the strongest input when currents are spread A:B
-        if "V" in res.traces:
-            lplot.voltage(res, last, ax=axes[1], title=f"neuron {last}")
+        trace, index = _neuron_trace(res, plan, last)
+        lplot.voltage(trace, index, ax=axes[1], title=f"neuron {last}")
     lplot.save(fig, args.plot)
     print(f"wrote {args.plot}")
 
 
 def _run_summary(res, model, args, protocol, record) -> Dict[str, Any]:
     import numpy as np
+    import saiunit as u
     from . import _cli_values as cv
     from ._result_io import versions
 
     counts = res.spike_count.reshape(-1)
     rates = np.asarray(res.rate.mantissa).reshape(-1)
+    dt_ms = float(np.asarray(res.dt.to_decimal(u.ms)))
     return {
         "model": type(model).__name__,
         "parameters": cv.used_parameters(model),
         "overrides": list(dict.fromkeys(s.partition("=")[0].strip() for s in args.set)),
         "n": args.n, "current": args.current, "protocol": protocol.describe(),
-        "duration_ms": res.n_steps * res._dt_ms, "dt_ms": res._dt_ms, "record": list(record),
+        "duration_ms": res.n_steps * dt_ms, "dt_ms": dt_ms, "record": list(record),
         "record_every": args.record_every,
         "spike_count": int(counts.sum()), "spike_counts": [int(c) for c in counts],
         "rate_Hz": float(rates.mean()), "rates_Hz": [float(r) for r in rates],
-        "spike_times_ms": [[float(t) for t in x] for x in _spike_times_ms(res)],
+        "spike_times_ms": [[float(t) for t in x] for x in cv.spike_times_ms(res)],
         "versions": versions(),
     }
 
@@ -269,22 +370,22 @@ def cmd_fi(args) -> int:
     from . import plot as lplot
     from .analysis import fi_curve
 
-    cls = cv._model_class(args.model)
+    cls = cv.model_class(args.model)
     sets = cv.parse_sets(cls, args.set)
-    lo = cv.parse_quantity(args.from_, "current", what="--from")
-    hi = cv.parse_quantity(args.to, "current", what="--to")
-    if args.steps < 1:
-        raise CLIError(f"--steps must be >= 1; got {args.steps}")
-    duration = cv._positive_time(args.duration, "--duration")
-    dt = cv._positive_time(args.dt, "--dt")
-    transient = cv._positive_time(args.transient, "--transient", allow_zero=True)
-    cv._steps_check(duration, dt)
+    lo = cv.quantity_option(args.from_, "current", "--from")
+    hi = cv.quantity_option(args.to, "current", "--to")
+    duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
+    dt = cv.quantity_option(args.dt, "time", "--dt", "positive")
+    transient = cv.quantity_option(args.transient, "time", "--transient", "nonnegative")
+    n_steps = cv.check_steps(duration, dt)
     if float(transient.mantissa) >= float(duration.mantissa):
         raise CLIError("--transient must be shorter than --duration")
+    # one neuron per current, spikes counted (no per-step record): the currents and the states
+    cv.check_memory({"the currents and neuron states (about 64 bytes per current)": 64 * args.steps},
+                    f"fi: --steps {args.steps}", "use fewer --steps")
     currents = u.Quantity(np.linspace(float(lo.mantissa), float(hi.mantissa), args.steps).astype(np.float32),
                           unit=u.mA)
-    model = cv._build(cls, args.steps, sets)
-    n_steps = int(round(float(duration.mantissa) / float(dt.mantissa)))
+    model = cv.build_model(cls, args.steps, sets)
     rates = fi_curve(model, currents, duration, dt, transient=transient if float(transient.mantissa) else None,
                      progress=_progress(args, n_steps, args.steps))
     I, r = np.asarray(currents.mantissa), np.asarray(rates.to_decimal(u.Hz))
@@ -359,7 +460,12 @@ def cmd_demo(args) -> int:
 # configuration files
 # --------------------------------------------------------------------------
 def _config_argv(path: str, sub: argparse.ArgumentParser) -> (List[str], Optional[str]):
-    """A TOML file as the equivalent command-line options (and the model it names)."""
+    """A TOML file as the equivalent command-line options (and the model it names).
+
+    Every value must have the TOML type its option takes: a string (or a
+    number) for a value option, ``true``/``false`` for a switch, an integer
+    for a count; anything else is refused naming the key and what it takes.
+    """
     import tomllib
     try:
         with open(path, "rb") as f:
@@ -369,29 +475,73 @@ def _config_argv(path: str, sub: argparse.ArgumentParser) -> (List[str], Optiona
     except tomllib.TOMLDecodeError as e:
         raise CLIError(f"--config: {path!r} is not valid TOML ({e})") from None
     options = {a.dest: a for a in sub._actions if a.option_strings and a.dest not in ("help", "config")}
-    argv: List[str] = []
     model = data.pop("model", None)
+    if model is not None and not isinstance(model, str):
+        raise CLIError(f"--config: 'model' in {path} must be a model name in quotes, e.g. model = \"LIF\"; "
+                       f"got {_toml_repr(model)}")
+    argv: List[str] = []
     for key, value in data.items():
         action = options.get(key.replace("-", "_"))
         if action is None:
             raise CLIError(f"--config: unknown key {key!r} in {path}; known: model, {', '.join(options)}")
-        flag = action.option_strings[-1] if action.dest != "from_" else "--from"
-        if key == "set":
-            if not isinstance(value, dict):
-                raise CLIError(f"--config: 'set' must be a table, e.g. [set] tau = \"10ms\"; got {value!r}")
-            argv += [x for k, v in value.items() for x in ("--set", f"{k}={_toml_text(v)}")]
-        elif isinstance(value, bool):
-            if action.dest == "progress":
-                argv.append("--progress" if value else "--no-progress")
-            elif value:
-                argv.append(flag)
-        else:
-            argv.append(f"{flag}={','.join(map(str, value)) if isinstance(value, list) else _toml_text(value)}")
+        argv += _toml_option(key, value, action, f"--config: {key!r} in {path}")
     return argv, model
+
+
+def _toml_option(key: str, value, action: argparse.Action, where: str) -> List[str]:
+    """One TOML key as command-line options; ``where`` starts the error message."""
+    flag = action.option_strings[-1] if action.dest != "from_" else "--from"
+    if key == "set":
+        if not isinstance(value, dict):
+            raise CLIError(f"{where} must be a table, e.g. [set] tau = \"10ms\"; got {_toml_repr(value)}")
+        bad = {k: v for k, v in value.items() if not _is_scalar(v)}
+        if bad:
+            k = next(iter(bad))
+            raise CLIError(f"{where}: {k} must be a value such as \"10ms\", a number or true/false; "
+                           f"got {_toml_repr(bad[k])}")
+        return [x for k, v in value.items() for x in ("--set", f"{k}={_toml_text(v)}")]
+    if action.nargs == 0:  # a switch
+        if not isinstance(value, bool):
+            raise CLIError(f"{where} must be true or false (no quotes); got {_toml_repr(value)}")
+        if action.dest == "progress":
+            return ["--progress" if value else "--no-progress"]
+        return [flag] if value else []
+    if getattr(action.type, "whole_number", False):  # checked by the option's type (_whole)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise CLIError(f"{where} must be a whole number, e.g. {key} = 10; got {_toml_repr(value)}")
+        return [f"{flag}={value}"]
+    if action.dest == "record" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [f"{flag}={','.join(value)}"]
+    if isinstance(value, bool) or not _is_scalar(value):
+        example = action.default if isinstance(action.default, str) else _TOML_EXAMPLES.get(action.dest, "...")
+        raise CLIError(f"{where} must be a value in quotes, e.g. {key} = \"{example}\"; got {_toml_repr(value)}")
+    return [f"{flag}={_toml_text(value)}"]
+
+
+#: example values of the options without a default, for the messages about a TOML file
+_TOML_EXAMPLES = {"current": "500pA", "start": "10ms", "stop": "100ms", "record": "V,w", "out": "run.npz",
+                  "plot": "run.png", "json": "run.json", "from_": "0mA", "to": "10mA"}
+
+
+def _is_scalar(v) -> bool:
+    return isinstance(v, (str, int, float, bool))
 
 
 def _toml_text(v) -> str:
     return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def _toml_repr(v) -> str:
+    """A value as TOML writes it (``true``, ``5``, ``"yes"``, ``[1, 2]``)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_repr(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_repr(x)}" for k, x in v.items()) + "}"
+    return str(v)
 
 
 # --------------------------------------------------------------------------
@@ -420,7 +570,8 @@ def _add_run(sub):
     q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="set a parameter, e.g. --set tau=10ms (repeatable)")
     q.add_argument("--current", default=None, help="amplitude, e.g. 500pA, or A:B spread over --n neurons")
-    q.add_argument("--n", type=int, default=1, help="number of neurons (default 1)")
+    q.add_argument("--n", type=_whole(1, MAX_NEURONS), default=1,
+                   help=f"number of neurons, 1 to {MAX_NEURONS} (default 1)")
     q.add_argument("--duration", default="200ms", help="simulated time (default 200ms)")
     q.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
     g = q.add_argument_group("input protocol")
@@ -434,10 +585,11 @@ def _add_run(sub):
     g.add_argument("--freq", default="10Hz", help="sine: frequency (default 10Hz)")
     g.add_argument("--sigma", default="0mA", help="ou: noise standard deviation, e.g. 0.5mA")
     g.add_argument("--tau-noise", dest="tau_noise", default="5ms", help="ou: correlation time (default 5ms)")
-    g.add_argument("--seed", type=int, default=None, help="ou: random seed (recorded in the output)")
+    g.add_argument("--seed", type=_whole(0), default=None,
+                   help="ou: random seed, a whole number >= 0 (recorded in the output)")
     g = q.add_argument_group("output")
     g.add_argument("--record", metavar="V,w", help="states to record (comma separated, or 'all')")
-    g.add_argument("--record-every", dest="record_every", type=int, default=1, metavar="K",
+    g.add_argument("--record-every", dest="record_every", type=_whole(1), default=1, metavar="K",
                    help="keep every K-th sample of the recorded states (default 1)")
     g.add_argument("--out", metavar="FILE", help="save the result: .npz (any size) or .csv (small runs)")
     g.add_argument("--plot", metavar="FILE.png", help="write a trace (and raster) figure")
@@ -453,7 +605,7 @@ def _add_fi(sub):
     q.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
     q.add_argument("--from", dest="from_", metavar="CURRENT", help="first current, e.g. 0mA")
     q.add_argument("--to", metavar="CURRENT", help="last current, e.g. 10mA")
-    q.add_argument("--steps", type=int, default=21, help="number of currents (default 21)")
+    q.add_argument("--steps", type=_whole(1, MAX_NEURONS), default=21, help="number of currents (default 21)")
     q.add_argument("--duration", default="1000ms", help="simulated time per current (default 1000ms)")
     q.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
     q.add_argument("--transient", default="0ms", help="ignore spikes before this time (default 0ms)")
@@ -486,17 +638,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_VALUE_OPTIONS = ("--current", "--duration", "--dt", "--from", "--to", "--transient", "--set", "--offset",
-                  "--start", "--stop")
+#: the options that take no value (every other ``--option`` does)
+_SWITCHES = ("--progress", "--no-progress", "--quick", "--help", "--version")
 
 
 def _glue_negative_values(argv: Sequence[str]) -> List[str]:
-    """``['--duration', '-5ms']`` -> ``['--duration=-5ms']`` (argparse would take ``-5ms`` for an option)."""
+    """``['--freq', '-5Hz']`` -> ``['--freq=-5Hz']``: argparse would take ``-5Hz`` for an option.
+
+    Every option that takes a value is glued to a value that starts with a
+    minus sign, so that the value is checked and refused by name.
+
+    Examples
+    --------
+    >>> _glue_negative_values(["run", "LIF", "--freq", "-5Hz", "--progress", "--n", "3"])
+    ['run', 'LIF', '--freq=-5Hz', '--progress', '--n', '3']
+    """
     out: List[str] = []
     it = iter(range(len(argv)))
     for i in it:
         tok = argv[i]
-        if tok in _VALUE_OPTIONS and i + 1 < len(argv) and re.match(r"^-[\d.]", argv[i + 1]):
+        takes_value = tok.startswith("--") and "=" not in tok and tok not in _SWITCHES
+        if takes_value and i + 1 < len(argv) and re.match(r"^-[\d.]", argv[i + 1]):
             out.append(f"{tok}={argv[i + 1]}")
             next(it, None)
         else:
