@@ -772,7 +772,14 @@ class Neuron(Dynamics):
         if not self._delta_inputs:
             return V
         self._refuse_nonfinite_registry(self._delta_inputs, "delta")
-        out = self.sum_delta_inputs(u.Quantity(V, unit=mV))
+        try:
+            out = self.sum_delta_inputs(u.Quantity(V, unit=mV))
+        except jax.errors.UnexpectedTracerError:
+            owner = type(self).__name__
+            raise RuntimeError(
+                f"{owner}.update: a delta input registered after this group's update in an earlier step of a "
+                f"compiled loop is still waiting ({', '.join(map(repr, self._delta_inputs))}): in each step, update "
+                f"the inputs and projections (e.g. PoissonInput) first, then {owner}.") from None
         out = _to_mantissa(out, mV, "the summed delta input", type(self).__name__).astype(V.dtype)
         if not isinstance(out, jax.core.Tracer) and not isinstance(V, jax.core.Tracer):
             # only where V itself was finite: an already broken state is not the input's fault

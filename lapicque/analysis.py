@@ -384,7 +384,8 @@ def fi_curve(
     else:
         raise TypeError(f"fi_curve: model must be a model name, class or instance; got {model!r}.")
 
-    res = simulate(neurons, I, duration, dt, spikes="count", count_from=transient, progress=progress)
+    res = simulate(neurons, I, duration, dt, spikes="count", count_from=transient, progress=progress,
+                   time_varying=False)  # one current per neuron, even when there are as many neurons as steps
     counts = res.spike_count.astype(np.float64)
     window_s = (res.n_steps - res._count_from_step) * res._dt_ms * 1e-3
     rates = counts / window_s

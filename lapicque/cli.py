@@ -357,9 +357,10 @@ def _run_summary(res, model, args, protocol, record) -> Dict[str, Any]:
 
 def _write_json(path, data):
     import json
+    from ._atomic import atomic_write
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    with open(path, "w") as f:
+    with atomic_write(path, "w") as f:
         json.dump(data, f, indent=1)
 
 

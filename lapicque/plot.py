@@ -159,10 +159,13 @@ def figure(n_panels: int = 1, ncols: Optional[int] = None, *, panel_size=(4.2, 3
 
 
 def save(fig, path: str, dpi: int = 120) -> str:
-    """Write ``fig`` to ``path`` (format from the extension; folders are created); return the path."""
+    """Write ``fig`` to ``path`` (format from the extension; folders are created; an existing file is replaced
+    only once the new one is complete); return the path."""
+    from ._atomic import atomic_path
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi)
     return path
 
 

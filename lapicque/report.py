@@ -581,8 +581,9 @@ def write_index(out: str, sections: Sequence[Section], quick: bool, version: str
         parts.append("</div>" if grid else "")
         parts.append(s.after)
     parts.append("</body></html>")
+    from ._atomic import atomic_write
     path = os.path.join(out, "index.html")
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_write(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(p for p in parts if p) + "\n")
     return path
 

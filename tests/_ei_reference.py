@@ -57,8 +57,8 @@ def lapicque_net(model, net):
             super().__init__()
             self.pop = lq.LIFRef(n, R=100. * u.Mohm, tau=20. * u.ms, tau_ref=5. * u.ms, V_rest=p["E_L"] * u.mV,
                                  V_th=-50. * u.mV, V_reset=-60. * u.mV, spk_reset="hard",
-                                 V_initializer=lambda shape, *a, **k: u.math.asarray(
-                                     V0, dtype=brainstate.environ.dftype()) * u.mV)
+                                 V_initializer=braintools.init.Constant(
+                                     u.math.asarray(V0, dtype=brainstate.environ.dftype()) * u.mV))
             self.E = lq.AlignPostProj(comm=lq.EdgeList(n_e, n, net["pre"][exc], net["post"][exc], p["w_e"] * wu),
                                       syn=syn(p["tau_e"]), out=out(p.get("E_e", 0.)), post=self.pop,
                                       delay=0.1 * u.ms)

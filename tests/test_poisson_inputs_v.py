@@ -11,6 +11,7 @@ import math
 
 import brainstate
 import braintools
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -189,3 +190,24 @@ def test_indices_outside_the_target_are_refused(indices, exc, words):
     V = brainstate.HiddenState(u.math.zeros(3) * u.mV)
     with brainstate.environ.context(dt=DT * u.ms), pytest.raises(exc, match="poisson_input"):
         lq.poisson_input(10. * u.Hz, 2, 1. * u.mV, V, indices=indices)
+
+
+def test_an_input_updated_after_the_neuron_in_a_compiled_loop_is_named_at_the_next_update():
+    """Inside a compiled loop the wrong order leaves this step's delta input (a tracer) for the next trace: the
+    neuron's next update names it and says the order, instead of JAX's bare leaked-tracer error."""
+    brainstate.environ.set(dt=0.1 * u.ms)
+    neu = lq.LIF(10)
+    inp = lq.PoissonInput(neu.prefetch('V'), None, num_input=10, freq=100. * u.Hz, weight=0.5 * u.mV)
+    brainstate.nn.init_all_states(neu)
+
+    def wrong_order(i):
+        spikes = neu.update()
+        inp.update()
+        return spikes
+
+    try:  # JAX may or may not notice the leak here, depending on what it traced before
+        brainstate.transform.for_loop(wrong_order, jnp.arange(3))
+    except jax.errors.UnexpectedTracerError:
+        pass
+    with pytest.raises(RuntimeError, match=r"LIF.update: a delta input registered after.*PoissonInput.*first, then LIF"):
+        neu.update()

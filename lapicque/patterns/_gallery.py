@@ -62,7 +62,8 @@ def gallery(kind: str = "adex", path=None, *, dt=None, results: Optional[Mapping
              else "Mihala\u015f & Niebur (2009) behaviours A\u2013T on lapicque.Gif")
     fig.suptitle(title, fontsize=11, y=1 - 0.15 / height, va="top")
     if path is not None:
-        fig.savefig(path, dpi=dpi)
+        from ..plot import save
+        save(fig, path, dpi=dpi)
     return fig
 
 
