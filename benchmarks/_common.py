@@ -28,6 +28,19 @@ PEER_MODULES = {
 }
 
 
+def thread_env(threads: int) -> dict:
+    """Environment that limits torch / NEST / BLAS (and XLA's Eigen pool) to ``threads`` threads."""
+    if threads <= 0:
+        return {"LAPICQUE_BENCH_THREADS": "0"}
+    env = {"LAPICQUE_BENCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_cpu_multi_thread_eigen" not in flags:
+            env["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
+    return env
+
+
 # --------------------------------------------------------------------------
 # machine facts
 # --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any, Dict
 
-from ._common import rss_now_mb, rss_peak_mb
+from ._common import rss_now_mb, rss_peak_mb, thread_env
 
 PREFIX = "RESULT "
 
@@ -90,8 +90,6 @@ def _compile_demo(case):
 def spawn(case: Dict[str, Any], timeout: float = 600.0, threads: int = 1) -> Dict[str, Any]:
     """Run ``case`` in a subprocess; return its result or ``{'error': ...}``."""
     env = dict(os.environ)
-    from .__main__ import thread_env
-
     env.update(thread_env(threads))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

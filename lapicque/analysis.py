@@ -26,7 +26,9 @@ from typing import List, Optional
 import numpy as np
 import saiunit as u
 
-from ._simulate import SimulationResult, simulate
+from ._engine.simulate import SimulationResult, simulate
+from ._results.events import as_events
+from ._results.events import time_ms as _ms
 
 __all__ = ["spike_times", "firing_rate", "population_rate", "isi", "isi_cv", "fi_curve"]
 
@@ -34,33 +36,6 @@ __all__ = ["spike_times", "firing_rate", "population_rate", "isi", "isi_cv", "fi
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-def _ms(value, what) -> float:
-    if not isinstance(value, u.Quantity) or not u.have_same_dim(value, u.ms) or value.is_unitless:
-        raise TypeError(f"{what} must be a time quantity such as 10 * u.ms; got {value!r}.")
-    return float(np.asarray(value.to_decimal(u.ms)).reshape(()))
-
-
-def _raster(spikes, dt, t0):
-    """(bool raster (T, M), shape, dt_ms, t0_ms) from an array; SimulationResult is handled by callers."""
-    if dt is None:
-        raise TypeError("a raw spike raster needs its time step: pass dt=... (e.g. dt=0.1 * u.ms).")
-    arr = np.asarray(u.get_mantissa(spikes))
-    if arr.ndim < 1:
-        raise ValueError(f"spikes must have a leading time axis; got shape {arr.shape}.")
-    shape = arr.shape[1:]
-    return arr.reshape(arr.shape[0], -1) > 0, shape, _ms(dt, "dt"), _ms(t0, "t0")
-
-
-def _as_result_events(spikes, dt, t0):
-    """Return (steps, neurons, n_steps, shape, dt_ms, t0_ms) for a result or a raster."""
-    if isinstance(spikes, SimulationResult):
-        steps, neurons = spikes._events()
-        return steps, neurons, spikes.n_steps, spikes.shape, spikes._dt_ms, spikes._t0_ms
-    raster, shape, dt_ms, t0_ms = _raster(spikes, dt, t0)
-    steps, neurons = np.nonzero(raster)
-    return steps, neurons, raster.shape[0], shape, dt_ms, t0_ms
-
-
 def _times_list(spikes, dt=None, t0=0. * u.ms) -> List[np.ndarray]:
     """Spike times (ms, float64) per neuron from a result, a raster, a list or one array."""
     if isinstance(spikes, SimulationResult) or (dt is not None):
@@ -113,7 +88,7 @@ def spike_times(spikes, dt=None, t0=0. * u.ms) -> List:
     """
     if isinstance(spikes, SimulationResult):
         return spikes.spike_times
-    steps, neurons, n_steps, shape, dt_ms, t0_ms = _as_result_events(spikes, dt, t0)
+    steps, neurons, n_steps, shape, dt_ms, t0_ms = as_events(spikes, dt, t0)
     M = int(np.prod(shape, dtype=np.int64))
     order = np.argsort(neurons, kind="stable")
     t = t0_ms + (steps[order] + 1.0) * dt_ms
@@ -164,7 +139,7 @@ def firing_rate(spikes, dt=None, *, start=None, stop=None, method: str = "count"
             raise ValueError("firing_rate: start/stop and method='isi' need dense spikes; this result only has "
                              "counts (use analysis.fi_curve or simulate(..., spikes='dense')).")
         return spikes.rate
-    steps, neurons, n_steps, shape, dt_ms, t0_ms = _as_result_events(spikes, dt, t0)
+    steps, neurons, n_steps, shape, dt_ms, t0_ms = as_events(spikes, dt, t0)
     M = int(np.prod(shape, dtype=np.int64))
     lo = t0_ms if start is None else _ms(start, "start")
     hi = t0_ms + n_steps * dt_ms if stop is None else _ms(stop, "stop")
@@ -216,7 +191,7 @@ def population_rate(spikes, dt=None, *, window=None, t0=0. * u.ms):
     >>> print(population_rate(raster, dt=1 * u.ms, window=3 * u.ms))
     [  0.      166.66667 166.66667 166.66667   0.        0.     ] Hz
     """
-    steps, neurons, n_steps, shape, dt_ms, t0_ms = _as_result_events(spikes, dt, t0)
+    steps, neurons, n_steps, shape, dt_ms, t0_ms = as_events(spikes, dt, t0)
     M = max(int(np.prod(shape, dtype=np.int64)), 1)
     per_step = np.bincount(steps, minlength=n_steps).astype(np.float64) / M / (dt_ms * 1e-3)
     if window is not None:
@@ -357,7 +332,7 @@ def fi_curve(
     >>> print(rates)
     [  0.      142.85715 344.82758] Hz
     """
-    from . import _base
+    from ._neurons import base as _base
 
     if method not in ("isi", "count"):
         raise ValueError(f"fi_curve: method must be 'isi' or 'count'; got {method!r}.")
@@ -387,10 +362,10 @@ def fi_curve(
     res = simulate(neurons, I, duration, dt, spikes="count", count_from=transient, progress=progress,
                    time_varying=False)  # one current per neuron, even when there are as many neurons as steps
     counts = res.spike_count.astype(np.float64)
-    window_s = (res.n_steps - res._count_from_step) * res._dt_ms * 1e-3
+    window_s = (res.n_steps - res.count_from_step) * res.dt_ms * 1e-3
     rates = counts / window_s
     if method == "isi":
-        span_ms = (res._last - res._first).astype(np.float64) * res._dt_ms
+        span_ms = (res.last_spike_step - res.first_spike_step).astype(np.float64) * res.dt_ms
         ok = (counts >= 2) & (span_ms > 0)
         rates = np.where(ok, (counts - 1) / np.where(ok, span_ms, 1.0) * 1e3, rates)
     return u.Quantity(rates.astype(np.float32), unit=u.Hz)

@@ -13,7 +13,7 @@ What :func:`load` verifies before it writes anything
 ----------------------------------------------------
 * **Integrity.**  The file carries the SHA-256 digest of its content; a
   file with any changed byte raises :class:`CheckpointDamagedError` naming
-  the file and saying it is damaged (see :mod:`lapicque._ckpt_format`).
+  the file and saying it is damaged (see :mod:`lapicque._results.checkpoint_file`).
 * **Parameters.**  For every lapicque neuron group, the saved class, shape,
   ``spk_reset`` and every parameter must equal the target group's (to a
   relative 1e-6); a ``tau_ref = 2 ms`` checkpoint does not load into a
@@ -81,9 +81,11 @@ import jax
 import numpy as np
 import saiunit as u
 
-from ._base import Neuron, _fmt_value
-from ._errors import StateNotInitializedError
-from ._ckpt_format import FORMAT, FORMAT_VERSION, CheckpointDamagedError, read_file, write_file
+from ._core import environ
+from ._core.units import format_value
+from ._neurons.base import Neuron
+from ._core.errors import StateNotInitializedError
+from ._results.checkpoint_file import FORMAT, FORMAT_VERSION, CheckpointDamagedError, read_file, write_file
 
 __all__ = ["save", "load", "read", "FORMAT", "FORMAT_VERSION", "CheckpointDamagedError", "DtChangeWarning",
            "PARAM_RTOL", "FIXED_VALUES_MAX"]
@@ -160,13 +162,9 @@ def _in(path: str, spath: str) -> str:
 
 
 def _env_dt_ms() -> Optional[float]:
-    try:
-        dt = brainstate.environ.get_dt()
-    except KeyError:
-        return None
-    if isinstance(dt, u.Quantity) and u.have_same_dim(dt, u.ms):
-        return float(np.asarray(dt.to_decimal(u.ms)).reshape(()))
-    return None
+    """The dt set in brainstate.environ, in ms, or None where none is set (a file records it if known)."""
+    dt = environ.dt_ms(missing=None)
+    return None if dt is None else float(np.asarray(dt).reshape(()))
 
 
 def _time_ms(value, what: str) -> Optional[float]:
@@ -321,7 +319,7 @@ def _difference(saved, current) -> Optional[str]:
     """How ``saved`` differs from ``current`` (values with units), or None when equal."""
     if isinstance(current, u.Quantity) != isinstance(saved, u.Quantity) or (
             isinstance(current, u.Quantity) and not u.have_same_dim(saved, current)):
-        return f"saved {_fmt_value(saved)}, this one has {_fmt_value(current)} (another unit dimension)"
+        return f"saved {format_value(saved)}, this one has {format_value(current)} (another unit dimension)"
     unit = current.unit if isinstance(current, u.Quantity) else None
     a = np.asarray(saved.to_decimal(unit) if unit is not None else saved, dtype=np.float64)
     b = np.asarray(current.to_decimal(unit) if unit is not None else current, dtype=np.float64)
@@ -374,7 +372,7 @@ def _converted(where: str, name: str, saved, current):
     """``saved`` in the unit, dtype and shape of ``current``; clear error otherwise."""
     if isinstance(current, u.Quantity):
         if not isinstance(saved, u.Quantity) or not u.have_same_dim(saved, current):
-            raise TypeError(f"lapicque.load: {where}: the saved '{name}' ({_fmt_value(saved)}) has not the unit "
+            raise TypeError(f"lapicque.load: {where}: the saved '{name}' ({format_value(saved)}) has not the unit "
                             f"dimension of the target ({current.unit}).")
         mantissa, unit = np.asarray(saved.to_decimal(current.unit)), current.unit
     else:

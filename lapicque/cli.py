@@ -13,7 +13,7 @@ Usage::
     lapicque demo [--out DIR] [--quick]
 
 Input protocols (``--input``; all active from ``--start`` to ``--stop``,
-``--offset`` outside; see :mod:`lapicque._protocols`): ``constant`` (the
+``--offset`` outside; see :mod:`lapicque._cli.protocols`): ``constant`` (the
 default), ``step``, ``pulses`` (``--width``, ``--period``), ``ramp`` (0 at
 ``--start`` to ``--current`` at ``--stop``), ``sine`` (``--freq``) and
 ``ou`` (``--current`` plus Ornstein-Uhlenbeck noise of standard deviation
@@ -59,19 +59,9 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from ._cli.common import MAX_NEURONS, MAX_STEPS, RASTER_ROWS, CLIError  # the standard library only
+
 __all__ = ["main", "build_parser", "parse_quantity", "format_quantity", "CLIError"]
-
-
-class CLIError(Exception):
-    """A user error on the command line (printed as one line, exit status 2)."""
-
-
-#: the longest run, in steps: step indices are int32 in the compiled loop and in the results
-MAX_STEPS = 2 ** 31 - 1
-#: the largest population (``--n``, ``fi --steps``): neuron indices are int32 in the spike events
-MAX_NEURONS = 2 ** 31 - 1
-#: at most this many neurons are drawn in the raster of ``run --plot`` (evenly spaced over the population)
-RASTER_ROWS = 1000
 
 
 def _whole(low: int, high: Optional[int] = None):
@@ -108,7 +98,7 @@ def _whole(low: int, high: Optional[int] = None):
 
 def __getattr__(name):  # the value parsers live in _cli_values (they import saiunit, hence JAX)
     if name in ("parse_quantity", "format_quantity", "model_parameters"):
-        from . import _cli_values
+        from ._cli import values as _cli_values
         return getattr(_cli_values, name)
     raise AttributeError(f"module 'lapicque.cli' has no attribute {name!r}")
 
@@ -126,7 +116,7 @@ def _version() -> str:
 # sub-commands
 # --------------------------------------------------------------------------
 def cmd_list(args) -> int:
-    from . import _cli_values as cv
+    from ._cli import values as cv
     models = cv.models()
     names = [cv.model_class(args.model).__name__] if args.model else list(models)
     kind_words = cv.kind_words()
@@ -154,10 +144,10 @@ def cmd_list(args) -> int:
 
 
 def _record_arg(text: Optional[str], model, plot: bool):
-    from . import _cli_values as cv
+    from ._cli import values as cv
     available = [n for n, _ in cv.model_states(type(model))]
     if not text:  # for --plot: the dynamic variables, not the refractory bookkeeping
-        from ._refractory import BOOKKEEPING
+        from ._neurons.refractory import BOOKKEEPING
         return tuple(n for n in available if n not in BOOKKEEPING) if plot else ()
     names = available if text.strip() == "all" else [s.strip() for s in text.split(",") if s.strip()]
     bad = [n for n in names if n not in available]
@@ -170,8 +160,8 @@ def _record_arg(text: Optional[str], model, plot: bool):
 
 def _protocol(args, duration_ms: float, dt_ms: float):
     """The input protocol; every one of its options is checked, whichever ``--input`` uses it."""
-    from ._cli_values import quantity_option as qo
-    from ._protocols import Protocol
+    from ._cli.values import quantity_option as qo
+    from ._cli.protocols import Protocol
 
     def ms(text, what, sign):
         return None if text is None else float(qo(text, "time", what, sign).mantissa)
@@ -201,7 +191,7 @@ def _run_plan(args):
     """Every option of ``run``, checked before anything is simulated (a namespace of the parsed values)."""
     import numpy as np
     from types import SimpleNamespace
-    from . import _cli_values as cv
+    from ._cli import values as cv
 
     cls = cv.model_class(args.model)
     sets = cv.parse_sets(cls, args.set)
@@ -237,7 +227,7 @@ def _check_out(path: Optional[str], n: int, n_samples: int, n_traces: int) -> No
         return
     if not path.endswith((".npz", ".csv")):
         raise CLIError(f"--out: the file name must end in .npz or .csv; got {path!r}")
-    from ._result_io import CSV_MAX_VALUES
+    from ._results.formats import CSV_MAX_VALUES
     n_values = n_samples * n * max(n_traces, 1)
     if path.endswith(".csv") and n_values > CSV_MAX_VALUES:
         raise CLIError(f"--out: {n_values} values are too many for CSV (at most {CSV_MAX_VALUES}); "
@@ -245,7 +235,7 @@ def _check_out(path: Optional[str], n: int, n_samples: int, n_traces: int) -> No
 
 
 def cmd_run(args) -> int:
-    from ._simulate import simulate
+    from ._engine.simulate import simulate
 
     plan = _run_plan(args)
     res = simulate(plan.model, plan.current, plan.duration, plan.dt, record=plan.record,
@@ -270,7 +260,7 @@ def cmd_run(args) -> int:
 def _print_run(res, plan, args):
     """The summary lines: whole-population counts and rates, and the first spike times of neuron 0 only."""
     import numpy as np
-    from . import _cli_values as cv
+    from ._cli import values as cv
 
     counts = res.spike_count.reshape(-1)
     rates = np.asarray(res.rate.mantissa).reshape(-1)
@@ -299,8 +289,8 @@ def _neuron_trace(res, plan, i: int):
     """
     if "V" in res.traces:
         return res, i
-    from ._cli_values import build_model
-    from ._simulate import simulate
+    from ._cli.values import build_model
+    from ._engine.simulate import simulate
     current = plan.current
     current = (plan.protocol.current(plan.n_steps, plan.dt_ms, plan.amp[i:i + 1]) if callable(current)
                else current[..., i:i + 1])
@@ -335,8 +325,8 @@ def _plot_run(res, plan, args):
 def _run_summary(res, model, args, protocol, record) -> Dict[str, Any]:
     import numpy as np
     import saiunit as u
-    from . import _cli_values as cv
-    from ._result_io import versions
+    from ._cli import values as cv
+    from ._results.formats import versions
 
     counts = res.spike_count.reshape(-1)
     rates = np.asarray(res.rate.mantissa).reshape(-1)
@@ -357,7 +347,7 @@ def _run_summary(res, model, args, protocol, record) -> Dict[str, Any]:
 
 def _write_json(path, data):
     import json
-    from ._atomic import atomic_write
+    from ._core.atomic import atomic_write
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with atomic_write(path, "w") as f:
@@ -367,7 +357,7 @@ def _write_json(path, data):
 def cmd_fi(args) -> int:
     import numpy as np
     import saiunit as u
-    from . import _cli_values as cv
+    from ._cli import values as cv
     from . import plot as lplot
     from .analysis import fi_curve
 
@@ -403,7 +393,7 @@ def cmd_fi(args) -> int:
         lplot.save(ax.figure, args.plot)
         print(f"wrote {args.plot}")
     if args.json:
-        from ._result_io import versions
+        from ._results.formats import versions
         _write_json(args.json, {"model": cls.__name__, "parameters": cv.used_parameters(model),
                                 "duration_ms": float(duration.mantissa), "dt_ms": float(dt.mantissa),
                                 "currents_mA": [float(x) for x in I], "rates_Hz": [float(x) for x in r],
@@ -435,7 +425,7 @@ def cmd_patterns(args) -> int:
         raise CLIError(str(e).strip("\"'")) from None
     res = patterns.run(pat, precision="auto")
     c = patterns.classify(res)
-    from ._cli_values import format_times_at_dt
+    from ._cli.values import format_times_at_dt
     print(f"{pat.key}: {pat.name} ({pat.model}, {pat.family}), {pat.duration_ms:g} ms at dt = {res.dt_ms:g} ms")
     print(f"spikes: {res.spike_times.size}; first: {format_times_at_dt(res.spike_times[:8], res.dt_ms) or 'none'}")
     print(f"classified: {c.label} -- {'confirmed' if c.passed else 'NOT confirmed'} ({pat.criterion})")
@@ -448,7 +438,7 @@ def cmd_patterns(args) -> int:
 
 def cmd_demo(args) -> int:
     import time
-    from ._demo_network import network_section
+    from ._cli.demo_network import network_section
     from .report import run_demo
     t_start = time.time()
     files = run_demo(args.out, quick=args.quick, log=print, extra_sections=[network_section])

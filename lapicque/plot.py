@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import saiunit as u
 
-__all__ = ["figure", "raster", "voltage", "traces", "fi_curve", "pattern", "save", "readable_unit"]
+__all__ = ["figure", "new_figure", "raster", "voltage", "traces", "fi_curve", "pattern", "save", "readable_unit"]
 
 #: colours used for multiple curves (colour-blind friendly, matplotlib's tab10 order)
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -46,7 +46,8 @@ def _mpl():
     return matplotlib, Figure, FigureCanvasAgg
 
 
-def _new_figure(figsize) -> "matplotlib.figure.Figure":  # noqa: F821
+def new_figure(figsize) -> "matplotlib.figure.Figure":  # noqa: F821
+    """A matplotlib Figure of ``figsize`` inches drawn without pyplot (works without a display)."""
     _, Figure, FigureCanvasAgg = _mpl()
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
@@ -56,7 +57,7 @@ def _new_figure(figsize) -> "matplotlib.figure.Figure":  # noqa: F821
 def _axes(ax, figsize=(6.0, 3.5)):
     if ax is not None:
         return ax
-    return _new_figure(figsize).add_subplot(1, 1, 1)
+    return new_figure(figsize).add_subplot(1, 1, 1)
 
 
 def _unit_label(name: str, value) -> str:
@@ -147,7 +148,7 @@ def figure(n_panels: int = 1, ncols: Optional[int] = None, *, panel_size=(4.2, 3
     ncols = ncols or min(n_panels, 4)
     nrows = -(-n_panels // ncols)
     rows_height = panel_size[1] * (nrows if height_ratios is None else float(np.sum(height_ratios)))
-    fig = _new_figure((panel_size[0] * ncols, rows_height + (0.4 if title else 0)))
+    fig = new_figure((panel_size[0] * ncols, rows_height + (0.4 if title else 0)))
     grid = fig.subplots(nrows, ncols, squeeze=False, sharex=sharex, sharey=sharey,
                         gridspec_kw=None if height_ratios is None else {"height_ratios": list(height_ratios)})
     axes = list(grid.reshape(-1))
@@ -161,7 +162,7 @@ def figure(n_panels: int = 1, ncols: Optional[int] = None, *, panel_size=(4.2, 3
 def save(fig, path: str, dpi: int = 120) -> str:
     """Write ``fig`` to ``path`` (format from the extension; folders are created; an existing file is replaced
     only once the new one is complete); return the path."""
-    from ._atomic import atomic_path
+    from ._core.atomic import atomic_path
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -204,9 +205,9 @@ def raster(spikes, ax=None, *, dt=None, t0=0. * u.ms, neurons: Optional[Sequence
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('time (ms)', 'neuron')
     """
-    from .analysis import _as_result_events
+    from ._results.events import as_events
 
-    steps, neur, n_steps, shape, dt_ms, t0_ms = _as_result_events(spikes, dt, t0)
+    steps, neur, n_steps, shape, dt_ms, t0_ms = as_events(spikes, dt, t0)
     M = int(np.prod(shape, dtype=np.int64))
     t = t0_ms + (steps + 1.0) * dt_ms
     if neurons is not None:
@@ -382,7 +383,7 @@ def traces(result, neuron: int = 0, *, names: Optional[Sequence[str]] = None, ti
     if n_panels == 0:
         raise ValueError("traces: nothing to plot; record 'V' or another variable.")
     if fig is None:
-        fig = _new_figure((panel_size[0], panel_size[1] * n_panels + (0.3 if title else 0)))
+        fig = new_figure((panel_size[0], panel_size[1] * n_panels + (0.3 if title else 0)))
     axes = fig.subplots(n_panels, 1, sharex=True, squeeze=False)[:, 0]
     i = 0
     if "V" in names:
@@ -493,7 +494,7 @@ def pattern(result, *, passed: Optional[bool] = None, panel_size=(7.5, 2.2)):
     ['V (mV)', 'I (pA)']
     """
     p = result.pattern
-    fig = _new_figure((panel_size[0], panel_size[1] * 1.5 + 0.4))
+    fig = new_figure((panel_size[0], panel_size[1] * 1.5 + 0.4))
     ax_v, ax_i = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (2, 1)})
     t = np.asarray(result.t)
     ax_v.plot(t, result.V, color="k", lw=0.9, label="V")

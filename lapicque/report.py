@@ -143,7 +143,7 @@ def _fi_currents(quick: bool) -> np.ndarray:
 def _run_model(name: str, quick: bool):
     """One run per model: the f-I population (common currents) plus one neuron with a current step."""
     import lapicque
-    from ._refractory import BOOKKEEPING
+    from ._neurons.refractory import BOOKKEEPING
     from .analysis import firing_rate
 
     cls = lapicque.MODELS[name]
@@ -218,7 +218,7 @@ def _readable(value) -> str:
 
 def _param_table(model) -> str:
     """The model's parameters, one row each, in readable units."""
-    from ._cli_values import model_parameters
+    from ._cli.values import model_parameters
     rows = []
     for info in model_parameters(type(model)):
         if info.role == "initial value":
@@ -246,7 +246,7 @@ def _conventions(ctx: Context) -> Section:
     step = (np.arange(n) * 0.1 >= t_on).astype(np.float32)
     runs = [("seed defaults, R = 1 ohm: 30 mA step", seed, u.Quantity(30.0 * step, unit=u.mA)),
             ("Naud et al. 2008 (adaptation): 500 pA step", phys, u.Quantity(500.0 * step, unit=u.pA))]
-    fig = lplot._new_figure((12.0, 4.6))
+    fig = lplot.new_figure((12.0, 4.6))
     axes = fig.subplots(2, 2, sharex=True, squeeze=False)
     data = {}
     for j, (title, model, current) in enumerate(runs):
@@ -255,7 +255,7 @@ def _conventions(ctx: Context) -> Section:
         lplot.voltage(res, 0, ax=axes[0, j], title=title, legend=False)
         w = res.traces["w"].reshape(-1)
         unit = lplot.readable_unit(w)
-        axes[1, j].plot(lplot._times_ms(res.trace_times), np.asarray(w.to_decimal(unit)), color=lplot.COLORS[1])
+        axes[1, j].plot(np.asarray(res.trace_times.to_decimal(u.ms), dtype=np.float64), np.asarray(w.to_decimal(unit)), color=lplot.COLORS[1])
         axes[1, j].set_ylabel(f"w ({unit})")
         axes[1, j].set_xlabel("time (ms)")
         axes[0, j].set_xlabel("")
@@ -288,7 +288,7 @@ def _fi_section(ctx: Context, runs) -> Section:
     top = min(float(np.nanmax(rates)), Y_CAP_HZ) * 1.05 or 1.0
     grid, axes = lplot.figure(len(names), ncols=5, panel_size=(3.0, 2.3), sharex=True, sharey=True,
                               title=f"f-I curves on common axes (seed defaults; rates above {Y_CAP_HZ:g} Hz off scale)")
-    over = lplot._new_figure((9.0, 5.0)).add_subplot(1, 1, 1)
+    over = lplot.new_figure((9.0, 5.0)).add_subplot(1, 1, 1)
     for k, name in enumerate(names):
         color = lplot.COLORS[k % len(lplot.COLORS)]
         ls = "-" if k < len(lplot.COLORS) else "--"
@@ -410,7 +410,7 @@ def _guard_section(ctx: Context) -> Section:
 def _guard_figure(res, t, ours, ref_t, ref):
     """Left: both trajectories on a symmetric log scale; right: lapicque's on a linear one."""
     from . import plot as lplot
-    fig = lplot._new_figure((12.0, 3.6))
+    fig = lplot.new_figure((12.0, 3.6))
     a, b = fig.subplots(1, 2)
     a.plot(ref_t, ref, color=lplot.COLORS[3], lw=1.4, label="brainpy.state (reference)")
     a.plot(t, ours, color=lplot.COLORS[0], lw=1.4, label="lapicque")
@@ -520,7 +520,7 @@ def _pattern_sections(ctx: Context) -> List[Section]:
 def _versions_section() -> Section:
     import platform
     from importlib import metadata
-    from ._result_io import versions
+    from ._results.formats import versions
     v = versions()
     for extra in ("brainpy", "matplotlib"):
         try:
@@ -581,7 +581,7 @@ def write_index(out: str, sections: Sequence[Section], quick: bool, version: str
         parts.append("</div>" if grid else "")
         parts.append(s.after)
     parts.append("</body></html>")
-    from ._atomic import atomic_write
+    from ._core.atomic import atomic_write
     path = os.path.join(out, "index.html")
     with atomic_write(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(p for p in parts if p) + "\n")

@@ -104,8 +104,8 @@ from __future__ import annotations
 import re
 from typing import List
 
-from ._shardplan import AXES, ShardPlan, host_default_device, make_mesh
-from ._simulate import prepare
+from ._engine.shardplan import AXES, ShardPlan, host_default_device, make_mesh
+from ._engine.simulate import prepare
 
 __all__ = ["make_mesh", "compiled_text", "collectives", "COLLECTIVE_OPS", "ShardPlan", "AXES", "host_default_device"]
 

@@ -15,3 +15,8 @@ def isolated_environ():
         brainstate.environ.pop(k, None)
         if v is not _MISSING:
             brainstate.environ.set(**{k: v})
+
+
+#: the helper modules and the scripts tests start in their own process (``_*.py``) hold no tests: pytest must not
+#: import them looking for doctests (a script switches JAX to float64 or runs a minute-long simulation)
+collect_ignore_glob = ["_*.py", "*/_*.py"]

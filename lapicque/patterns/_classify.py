@@ -1,19 +1,30 @@
-"""Classifying a spike train: groups, bursts, features, and each pattern's criterion."""
+"""Classifying a spike train: groups, bursts, features, and each pattern's criteria as data.
+
+A pattern's criteria are a row of :class:`Check` objects, each a kind of
+:data:`CHECK_KINDS` (spikes in a window, silence in a window, latency, ISI
+statistics, bursts, ...) with its parameters.  Windows are given in segments of
+the pattern's protocol (:class:`Window`) or as the end of the run
+(:class:`Tail`), so their times come from the protocol in :mod:`._tables`.
+:data:`GIF_CHECKS` holds one row per Gif panel; the AdEx patterns share one
+rule set, :func:`adex_label`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 import saiunit as u
 
 from ._run import PatternResult
-from ._tables import _GIF_TAU_MS, _GIF_V_REST_MV
+from ._tables import GIF_TAU_MS, GIF_V_REST_MV, Pattern
 
 __all__ = ["Classification", "classify", "classify_all", "summary", "spike_features", "split_groups",
-           "adex_label", "BURST_RATIO", "REGULAR_BURST_CV"]
+           "adex_label", "BURST_RATIO", "REGULAR_BURST_CV", "Window", "Tail", "Check", "CHECK_KINDS",
+           "GIF_CHECKS", "checks"]
 
 #: an ISI this many times longer than a neighbouring ISI separates two spike groups,
 #: and a group is a burst when the silence after it is this many times its longest ISI
@@ -213,105 +224,298 @@ def adex_label(f: Mapping[str, Any], t_end: float) -> str:
     return "delayed tonic spiking" if delayed else "tonic spiking"
 
 
-def _count(t, lo, hi) -> int:
-    t = np.asarray(t)
-    return int(np.sum((t >= lo) & (t < hi)))
+# --------------------------------------------------------------------------------------
+# the criteria as data: windows of a protocol, criterion kinds, one row per Gif panel
+# --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A stretch of a pattern's protocol, named by its segments (:meth:`Pattern.segments`).
+
+    The window starts ``skip_ms`` after the onset of segment ``first`` and stops
+    ``extend_ms`` after the end of segment ``last``; with ``last=None`` it runs
+    to the end of the run.  A spike at ``t`` is in it when ``start <= t < stop``.
+
+    Attributes
+    ----------
+    first : int
+        Segment whose onset starts the window.
+    last : int, optional
+        Segment whose end stops it; ``None``: the end of the run.
+    skip_ms : float
+        Delay of the start after the onset of ``first`` (ms).
+    extend_ms : float
+        Time added after the end of ``last`` (ms).
+
+    Examples
+    --------
+    >>> from lapicque.patterns import GIF
+    >>> Window(4, 4, extend_ms=25.0).bounds(GIF["F"])   # the 1.5 pulse (250-275 ms) and 25 ms after it
+    (250.0, 300.0)
+    """
+
+    first: int = 0
+    last: Optional[int] = None
+    skip_ms: float = 0.0
+    extend_ms: float = 0.0
+
+    def bounds(self, pattern: Pattern) -> Tuple[float, float]:
+        """``(start, stop)`` in ms on ``pattern``'s protocol; ``stop`` is ``inf`` with ``last=None``."""
+        seg = pattern.segments()
+        need = self.first if self.last is None else max(self.first, self.last)
+        if need >= len(seg):
+            raise ValueError(f"patterns: a criterion window needs segment {need} of pattern {pattern.key!r}, "
+                             f"whose protocol has {len(seg)} segments.")
+        start = seg[self.first][0] + self.skip_ms
+        stop = math.inf if self.last is None else seg[self.last][1] + self.extend_ms
+        return start, stop
 
 
-def _gif_check(key: str, res: PatternResult, f: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
-    """Apply panel ``key``'s criterion; returns (passed, extra features)."""
-    x: Dict[str, Any] = {}
-    check = _gif_check_a_to_j if key <= "J" else _gif_check_k_to_t
-    return bool(check(key, res, f, x)), x
+@dataclasses.dataclass(frozen=True)
+class Tail:
+    """The rest of the run from ``fraction`` of the protocol's length on (``Tail(0.5)``: the second half).
+
+    Examples
+    --------
+    >>> from lapicque.patterns import GIF
+    >>> Tail(0.75).bounds(GIF["M"])
+    (375.0, inf)
+    """
+
+    fraction: float
+
+    def bounds(self, pattern: Pattern) -> Tuple[float, float]:
+        """``(fraction * duration, inf)`` in ms."""
+        return self.fraction * pattern.duration_ms, math.inf
 
 
-def _gif_check_a_to_j(key: str, res: PatternResult, f: Dict[str, Any], x: Dict[str, Any]) -> bool:
-    """Criteria of panels A-J (spike counts in the windows of each protocol)."""
-    t = res.spike_times
-    T = res.pattern.duration_ms
-    isi = np.diff(t)
-    if key == "A":
-        ok = f["n"] >= 5 and _cv(isi) < 0.02
-        x["isi_mean"] = float(np.mean(isi)) if isi.size else float("nan")
-    elif key == "B":
-        ok = f["n"] >= 1 and f["latency"] > 200.0
-    elif key == "C":
-        ok = f["n"] >= 4 and bool(np.all(np.diff(isi) >= -1e-9)) and f["isi_first"] > 0 \
-            and isi[-1] / isi[0] > 1.2
-    elif key in ("D",):
-        ok = f["n"] >= 1 and _count(t, 0.5 * T, T + 1) == 0
-    elif key == "E":
-        x.update(step=_count(t, 0, 100), staircase=_count(t, 600, T + 1))
-        ok = x["step"] >= 1 and x["staircase"] == 0
-    elif key == "F":
-        x.update(first_pulse=_count(t, 0, 200), pulse_after_hyperpolarisation=_count(t, 250, 300))
-        ok = x["first_pulse"] == 0 and x["pulse_after_hyperpolarisation"] >= 1 and f["n"] == x[
-            "pulse_after_hyperpolarisation"]
-    elif key == "G":
-        x.update(during=_count(t, 0, 806), after=_count(t, 806, T + 1))
-        ok = x["during"] == 0 and x["after"] >= 1
-    elif key == "H":
-        ok = f["n"] >= 4 and float(np.max(isi)) < 60.0
-        x["isi_max"] = float(np.max(isi)) if isi.size else float("nan")
-    elif key == "I":
-        x.update(single=_count(t, 0, 30), pair_10ms=_count(t, 30, 60), pair_20ms=_count(t, 300, T + 1))
-        ok = x["single"] == 0 and x["pair_10ms"] >= 1 and x["pair_20ms"] == 0
-    elif key == "J":
-        x.update(first_1_7=_count(t, 100, 500), second_1_7=_count(t, 600, T + 1))
-        ok = x["first_1_7"] >= 5 and x["second_1_7"] == 0
-    else:  # pragma: no cover
-        raise KeyError(key)
-    return ok
+class Check(NamedTuple):
+    """One criterion: a kind of :data:`CHECK_KINDS` and the keyword arguments it is called with."""
+
+    kind: str
+    params: Mapping[str, Any]
 
 
-def _gif_check_k_to_t(key: str, res: PatternResult, f: Dict[str, Any], x: Dict[str, Any]) -> bool:
-    """Criteria of panels K-T (bursts, afterpotentials, bistability, resonance, latency)."""
-    t = res.spike_times
-    T = res.pattern.duration_ms
-    isi = np.diff(t)
-    if key == "K":
-        ok = bool(np.all(res.current < 0)) and f["n"] >= 2 and f["n_bursts"] == 0 and _cv(isi) < 0.1
-    elif key == "L":
-        ok = bool(np.all(res.current < 0)) and f["n_bursts"] >= 2
-    elif key == "M":
-        ok = f["n_bursts"] >= 3 and f["last_spike"] > 0.75 * T
-    elif key == "N":
-        ok = f["n_bursts"] == 1 and len(f["groups"]) == 1 and f["first_group_is_burst"] \
-            and _count(t, 0.5 * T, T + 1) == 0
-    elif key == "O":
-        x.update(during=_count(t, 0, 600))
-        after = split_groups(t[t >= 600])
-        x["first_group_after"] = int(after[0].size) if after else 0
-        ok = x["during"] == 0 and len(_bursts(after, T, f["tau_ms"])) >= 1 and x["first_group_after"] >= 2
-    elif key == "P":
-        g = f["groups"]
-        ok = len(g) >= 2 and g[0] >= 3 and f["first_group_is_burst"] and f["n_bursts"] == 1 \
-            and f["last_spike"] > 0.75 * T
-    elif key == "Q":
-        V = res.V
-        tt = res.t
-        Vr = float(np.asarray(res.pattern.params.get("V_rest", _GIF_V_REST_MV * u.mV).to_decimal(u.mV)))
-        pulse_end = res.pattern.segments()[0][1]
-        after = tt > pulse_end
-        peak_i = int(np.argmax(np.where(after, V, -np.inf)))
-        x.update(adp_mV=float(V[peak_i] - Vr), ahp_mV=float(np.min(V[tt > tt[peak_i]]) - Vr))
-        ok = f["n"] == 1 and x["adp_mV"] > 0.5 and x["ahp_mV"] < -0.5
-    elif key == "R":
-        x.update(after_first_pulse=_count(t, 20, 100), after_second_pulse=_count(t, 120, T + 1))
-        ok = x["after_first_pulse"] >= 3 and x["after_second_pulse"] == 0
-    elif key == "S":
-        x.update(pulse5_a=_count(t, 0, 10), pulse4_10ms=_count(t, 10, 20), pulse5_b=_count(t, 400, 410),
-                 pulse4_50ms=_count(t, 450, 460), elsewhere=f["n"])
-        x["elsewhere"] -= x["pulse5_a"] + x["pulse4_10ms"] + x["pulse5_b"] + x["pulse4_50ms"]
-        ok = (x["pulse5_a"] >= 1 and x["pulse5_b"] >= 1 and x["pulse4_10ms"] == 0 and x["pulse4_50ms"] >= 1
-              and x["elsewhere"] == 0)
-    elif key == "T":
-        pulse_end = res.pattern.segments()[0][1]
-        x["latency_after_pulse"] = float(t[0] - pulse_end) if t.size else float("nan")
-        ok = f["n"] == 1 and x["latency_after_pulse"] > 5.0
-    else:  # pragma: no cover
-        raise KeyError(key)
-    return ok
+def _c(kind: str, **params) -> Check:
+    return Check(kind, MappingProxyType(params))
+
+
+def _within(x, at_least=None, at_most=None, exactly=None, above=None, below=None) -> bool:
+    """Whether ``x`` meets every bound given (``>=``, ``<=``, ``==``, ``>``, ``<``); NaN meets none."""
+    tests = ((at_least, lambda b: x >= b), (at_most, lambda b: x <= b), (exactly, lambda b: x == b),
+             (above, lambda b: x > b), (below, lambda b: x < b))
+    return all(bool(test(b)) for b, test in tests if b is not None)
+
+
+def _named(name: Optional[str], value) -> Dict[str, Any]:
+    return {} if name is None else {name: value}
+
+
+def _in_window(result: PatternResult, window) -> np.ndarray:
+    """The spike times of ``result`` in ``window`` (a :class:`Window` or :class:`Tail`)."""
+    start, stop = window.bounds(result.pattern)
+    t = np.asarray(result.spike_times)
+    return t[(t >= start) & (t < stop)]
+
+
+# Each kind: (result, features, **params) -> (holds, {name: measured value}).  `features` is the
+# dict of spike_features plus what the earlier checks of the row recorded; `name` (where a
+# kind takes one) records the measured value under that name; `**bounds` go to _within.
+
+def _spikes(result, f, window=None, name=None, **bounds):
+    """Number of spikes in ``window`` (default: the whole run) within ``bounds``."""
+    n = f["n"] if window is None else int(_in_window(result, window).size)
+    return _within(n, **bounds), _named(name, n)
+
+
+def _silent(result, f, window, name=None):
+    """No spike in ``window``."""
+    return _spikes(result, f, window, name, exactly=0)
+
+
+def _spikes_elsewhere(result, f, of, name=None, **bounds):
+    """Number of spikes outside the windows whose counts were recorded as ``of``, within ``bounds``."""
+    n = f["n"] - sum(f[k] for k in of)
+    return _within(n, **bounds), _named(name, n)
+
+
+def _latency(result, f, window=None, name=None, **bounds):
+    """Time (ms) from the onset of ``window`` (default: the start of the run) to the first spike."""
+    t = result.spike_times
+    start = 0.0 if window is None else window.bounds(result.pattern)[0]
+    latency = float(t[0] - start) if t.size else math.nan
+    return _within(latency, **bounds), _named(name, latency)
+
+
+def _last_spike_after(result, f, window):
+    """The last spike comes after the onset of ``window``: firing goes on into it."""
+    return bool(f["last_spike"] > window.bounds(result.pattern)[0]), {}
+
+
+def _isi(result, f, stat, name=None, **bounds):
+    """A statistic of the inter-spike intervals within ``bounds``: ``'cv'``, ``'mean'`` or ``'max'`` (ms)."""
+    isi = np.diff(result.spike_times)
+    if stat == "cv":
+        value = _cv(isi)
+    else:
+        value = float({"mean": np.mean, "max": np.max}[stat](isi)) if isi.size else math.nan
+    return _within(value, **bounds), _named(name, value)
+
+
+def _isi_lengthening(result, f, ratio_above):
+    """No ISI shorter than the one before (to 1e-9 ms) and last / first ISI ``> ratio_above``."""
+    isi = np.diff(result.spike_times)
+    if isi.size == 0:
+        return False, {}
+    ok = bool(np.all(np.diff(isi) >= -1e-9)) and isi[0] > 0 and isi[-1] / isi[0] > ratio_above
+    return bool(ok), {}
+
+
+def _burst_count(result, f, first=False, **bounds):
+    """Number of bursts within ``bounds``; with ``first``, the first spike group is a burst."""
+    return bool(_within(f["n_bursts"], **bounds) and (not first or f["first_group_is_burst"])), {}
+
+
+def _groups(result, f, first_at_least=None, **bounds):
+    """Number of spike groups within ``bounds``; the first has ``>= first_at_least`` spikes."""
+    g = f["groups"]
+    first_ok = first_at_least is None or (bool(g) and g[0] >= first_at_least)
+    return bool(_within(len(g), **bounds) and first_ok), {}
+
+
+def _burst_in(result, f, window, first_at_least, name=None):
+    """The spikes in ``window`` hold a burst, and their first group has ``>= first_at_least`` spikes.
+
+    Records the size of that first group.
+    """
+    groups = split_groups(_in_window(result, window))
+    first = int(groups[0].size) if groups else 0
+    n_bursts = len(_bursts(groups, result.pattern.duration_ms, f["tau_ms"]))
+    return n_bursts >= 1 and first >= first_at_least, _named(name, first)
+
+
+def _input_negative(result, f):
+    """The input current is negative throughout."""
+    return bool(np.all(result.current < 0)), {}
+
+
+def _afterpotentials(result, f, window, adp_above, ahp_below):
+    """After the onset of ``window`` V peaks ``> adp_above`` mV above V_rest, then falls ``< ahp_below``.
+
+    Records ``adp_mV`` (the peak - V_rest) and ``ahp_mV`` (the lowest V after the peak - V_rest).
+    """
+    V, t = result.V, result.t
+    v_rest = float(np.asarray(result.pattern.params.get("V_rest", GIF_V_REST_MV * u.mV).to_decimal(u.mV)))
+    peak = int(np.argmax(np.where(t > window.bounds(result.pattern)[0], V, -np.inf)))
+    later = V[t > t[peak]]
+    adp = float(V[peak] - v_rest)
+    ahp = float(np.min(later) - v_rest) if later.size else math.nan
+    return adp > adp_above and ahp < ahp_below, dict(adp_mV=adp, ahp_mV=ahp)
+
+
+def _adex_label_is(result, f, equals):
+    """:func:`adex_label` gives ``equals``."""
+    return adex_label(f, result.pattern.duration_ms) == equals, {}
+
+
+#: criterion kind -> function ``(result, features, **params) -> (holds, {name: measured value})``
+CHECK_KINDS: Mapping[str, Callable[..., Tuple[bool, Dict[str, Any]]]] = MappingProxyType({
+    "spikes": _spikes, "silent": _silent, "spikes elsewhere": _spikes_elsewhere, "latency": _latency,
+    "last spike after": _last_spike_after, "isi": _isi, "isi lengthening": _isi_lengthening,
+    "bursts": _burst_count, "groups": _groups, "burst in": _burst_in, "input negative": _input_negative,
+    "afterpotentials": _afterpotentials, "adex label": _adex_label_is,
+})
+
+#: Gif panel -> its criteria (all must hold).  Windows name segments of the panel's protocol
+#: (``GIF[key].segments()``); the comments say what they cover.
+GIF_CHECKS: Mapping[str, Tuple[Check, ...]] = MappingProxyType({
+    "A": (_c("spikes", at_least=5), _c("isi", stat="cv", below=0.02), _c("isi", stat="mean", name="isi_mean")),
+    "B": (_c("spikes", at_least=1), _c("latency", above=200.0)),  # 10 tau
+    "C": (_c("spikes", at_least=4), _c("isi lengthening", ratio_above=1.2)),
+    "D": (_c("spikes", at_least=1), _c("silent", window=Tail(0.5))),
+    # the 1.5 step; the staircase 0.5 / 1 / 1.5 and after it
+    "E": (_c("spikes", window=Window(0, 0), at_least=1, name="step"),
+          _c("silent", window=Window(2), name="staircase")),
+    # the first 1.5 pulse and the pause after it; the 1.5 pulse after the -1.5 pulse, and 25 ms after it
+    "F": (_c("silent", window=Window(0, 1), name="first_pulse"),
+          _c("spikes", window=Window(4, 4, extend_ms=25.0), at_least=1, name="pulse_after_hyperpolarisation"),
+          _c("spikes elsewhere", of=("pulse_after_hyperpolarisation",), exactly=0)),
+    # up to the end of the -3.5 step; after it
+    "G": (_c("silent", window=Window(0, 1), name="during"),
+          _c("spikes", window=Window(2), at_least=1, name="after")),
+    "H": (_c("spikes", at_least=4), _c("isi", stat="max", below=60.0, name="isi_max")),
+    # the first pulse and its 10 ms pause; the second pulse and 10 ms after it; the pair 20 ms apart
+    "I": (_c("silent", window=Window(0, 1), name="single"),
+          _c("spikes", window=Window(2, 2, extend_ms=10.0), at_least=1, name="pair_10ms"),
+          _c("silent", window=Window(4), name="pair_20ms")),
+    # the first 1.7 period; the second
+    "J": (_c("spikes", window=Window(1, 1), at_least=5, name="first_1_7"),
+          _c("silent", window=Window(3), name="second_1_7")),
+    "K": (_c("input negative"), _c("spikes", at_least=2), _c("bursts", exactly=0),
+          _c("isi", stat="cv", below=0.1)),
+    "L": (_c("input negative"), _c("bursts", at_least=2)),
+    "M": (_c("bursts", at_least=3), _c("last spike after", window=Tail(0.75))),
+    "N": (_c("bursts", exactly=1, first=True), _c("groups", exactly=1), _c("silent", window=Tail(0.5))),
+    # up to the end of the -3.5 step; after it
+    "O": (_c("silent", window=Window(0, 1), name="during"),
+          _c("burst in", window=Window(2), first_at_least=2, name="first_group_after")),
+    "P": (_c("groups", at_least=2, first_at_least=3), _c("bursts", exactly=1, first=True),
+          _c("last spike after", window=Tail(0.75))),
+    # after the 2.0 pulse
+    "Q": (_c("spikes", exactly=1), _c("afterpotentials", window=Window(1), adp_above=0.5, ahp_below=-0.5)),
+    # from 10 ms after the end of the first pulse to the second; from 10 ms after the end of the second
+    "R": (_c("spikes", window=Window(1, 1, skip_ms=10.0), at_least=3, name="after_first_pulse"),
+          _c("silent", window=Window(3, skip_ms=10.0), name="after_second_pulse")),
+    # each pulse and 5 ms after it: 5, then 4 (10 ms later), 5, then 4 (50 ms later)
+    "S": (_c("spikes", window=Window(0, 0, extend_ms=5.0), at_least=1, name="pulse5_a"),
+          _c("silent", window=Window(2, 2, extend_ms=5.0), name="pulse4_10ms"),
+          _c("spikes", window=Window(4, 4, extend_ms=5.0), at_least=1, name="pulse5_b"),
+          _c("spikes", window=Window(6, 6, extend_ms=5.0), at_least=1, name="pulse4_50ms"),
+          _c("spikes elsewhere", of=("pulse5_a", "pulse4_10ms", "pulse5_b", "pulse4_50ms"), exactly=0,
+             name="elsewhere")),
+    # from the end of the 2 ms pulse
+    "T": (_c("spikes", exactly=1), _c("latency", window=Window(1), above=5.0, name="latency_after_pulse")),
+})
+
+
+def checks(pattern: Pattern) -> Tuple[Check, ...]:
+    """The criteria :func:`classify` applies to ``pattern``.
+
+    Parameters
+    ----------
+    pattern : Pattern
+        An AdEx pattern (any key) or a Gif panel of :data:`GIF_CHECKS`.
+
+    Returns
+    -------
+    tuple of Check
+        AdEx: the one criterion the eight share, that :func:`adex_label` gives
+        the pattern's name; Gif: the panel's row of :data:`GIF_CHECKS`.
+    """
+    if pattern.family == "adex":
+        return (_c("adex label", equals=pattern.name),)
+    try:
+        return GIF_CHECKS[pattern.key]
+    except KeyError:
+        raise KeyError(f"patterns: no criteria for the Gif pattern {pattern.key!r}; panels: "
+                       f"{', '.join(GIF_CHECKS)}.") from None
+
+
+def _apply(row: Tuple[Check, ...], result: PatternResult, f: Dict[str, Any]) -> bool:
+    """Evaluate every check of ``row`` on ``result`` and add what they record to ``f``.
+
+    All checks run (no short cut), so every measurement is recorded.  Returns
+    whether all hold.
+    """
+    passed = True
+    for check in row:
+        ok, recorded = CHECK_KINDS[check.kind](result, f, **check.params)
+        clash = sorted(set(recorded) & set(f))
+        if clash:
+            raise ValueError(f"patterns: criterion {check.kind!r} would overwrite the features {clash}.")
+        f.update(recorded)
+        passed = passed and bool(ok)
+    return passed
 
 
 def classify(result: PatternResult) -> Classification:
@@ -319,23 +523,29 @@ def classify(result: PatternResult) -> Classification:
 
     AdEx patterns get a label from :func:`adex_label` (the same rules for all
     eight, so a run can be recognised as another pattern); Gif behaviours are
-    checked against each panel's own criterion (:attr:`Pattern.criterion`),
-    since most of them are responses to a specific protocol.
+    checked against each panel's own criteria (:data:`GIF_CHECKS`, described
+    by :attr:`Pattern.criterion`), since most of them are responses to a
+    specific protocol.
+
+    Parameters
+    ----------
+    result : PatternResult
+        A run of :func:`run` / :func:`run_all`.
+
+    Returns
+    -------
+    Classification
+        The label, whether every criterion of :func:`checks` holds, and the
+        features: those of :func:`spike_features` plus what the criteria
+        measured (e.g. the spike count of each named window).
     """
     p = result.pattern
     T = p.duration_ms
-    tau = float(np.asarray(p.params.get("tau", _GIF_TAU_MS * u.ms).to_decimal(u.ms)))
+    tau = float(np.asarray(p.params.get("tau", GIF_TAU_MS * u.ms).to_decimal(u.ms)))
     f = spike_features(result.spike_times, T, tau_ms=tau)
-    if p.family == "adex":
-        label = adex_label(f, T)
-        passed = label == p.name
-        crit = p.criterion
-    else:
-        passed, extra = _gif_check(p.key, result, f)
-        f.update(extra)
-        label = p.name if passed else None
-        crit = p.criterion
-    return Classification(key=p.key, expected=p.name, label=label, passed=bool(passed), criterion=crit,
+    passed = _apply(checks(p), result, f)
+    label = adex_label(f, T) if p.family == "adex" else (p.name if passed else None)
+    return Classification(key=p.key, expected=p.name, label=label, passed=bool(passed), criterion=p.criterion,
                           features=f)
 
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 import saiunit as u
 
-__all__ = ["Pattern", "ADEX", "GIF", "PATTERNS", "get", "table"]
+__all__ = ["Pattern", "ADEX", "GIF", "PATTERNS", "get", "table", "GIF_V_REST_MV", "GIF_TAU_MS"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -32,7 +32,9 @@ class Pattern:
     description : str
         One line: what the behaviour is.
     criterion : str
-        What :func:`classify` checks to decide that the run shows it.
+        What :func:`classify` checks to decide that the run shows it, in words
+        (the checks themselves are data: ``_classify.GIF_CHECKS``, with windows
+        in segments of :attr:`protocol`).
     model : str
         Name of the lapicque model class (``'AdExIF'`` or ``'Gif'``).
     params : Mapping[str, Quantity]
@@ -359,9 +361,9 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType({**ADEX, **GIF})
 
 _FAMILIES = {"adex": ADEX, "gif": GIF}
 #: lapicque.Gif's default resting potential (the paper's E_L)
-_GIF_V_REST_MV = -70.0
+GIF_V_REST_MV = -70.0
 #: lapicque.Gif's default membrane time constant
-_GIF_TAU_MS = 20.0
+GIF_TAU_MS = 20.0
 
 
 def get(pattern: Union[str, Pattern]) -> Pattern:

@@ -1,0 +1,1 @@
+"""The lapicque command's values, input protocols and the demo network."""

@@ -1,0 +1,1 @@
+"""Event-driven sparse products: lapicque's native CPU kernel and its form cut across devices."""

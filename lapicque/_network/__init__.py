@@ -1,0 +1,1 @@
+"""The layer above the neurons: synapses, plasticity, outputs, inputs, projections, connectivity, delays."""

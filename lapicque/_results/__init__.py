@@ -1,0 +1,1 @@
+"""What a run returns and how it is stored: results, network results, their file formats, the checkpoint file."""
