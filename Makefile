@@ -1,5 +1,7 @@
 # lapicque -- the two commands: `make demo` and `make test`.
 PYTHON ?= python3
+# the suite runs in this many processes (pytest-xdist); 2 fits the 2-core CI machine
+TEST_WORKERS ?= 2
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
@@ -27,7 +29,7 @@ demo: install
 
 ## make test: create .venv, install with test extras, run the whole suite
 test: install-test
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 ## make bench: benchmarks against the reference and other simulators (peers that fail to install are skipped)
 bench: install-test
