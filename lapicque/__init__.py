@@ -22,7 +22,11 @@ name that needs it is touched.
 import importlib as _importlib
 from typing import TYPE_CHECKING
 
+from ._core.xla_flags import add_xla_flags as _add_xla_flags
+
 __version__ = "0.1.0"
+
+_add_xla_flags()  # before JAX starts: a user's own loop gets simulate's copy insertion (see _core/xla_flags.py)
 
 #: public name -> the private module that defines it
 _WHERE = {

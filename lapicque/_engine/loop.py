@@ -53,8 +53,9 @@ class RunConfig:
 
     @property
     def blocks(self) -> Tuple[int, int, int]:
-        """(steps per block, whole blocks, remaining steps)."""
-        k = self.record_every if self.record else self.n_steps
+        """(steps per block, whole blocks, remaining steps): blocks of ``record_every`` steps when traces are
+        recorded, else of ``heartbeat`` steps (the host callback runs between blocks, not in every step)."""
+        k = self.record_every if self.record else (self.heartbeat or self.n_steps)
         return (k,) + divmod(self.n_steps, k)
 
 
@@ -107,8 +108,6 @@ class _Loop:
             # calling the module (not .update) runs its before/after-update hooks, e.g. merged synapses
             ret = self.drive.apply(tree.root, x, t, self.layout)
         self.layout.keep_states(tree)
-        if self.beat is not None and cfg.heartbeat:
-            self.beat.hook(i, cfg.heartbeat, cfg.n_steps)
         spikes = [ret] if cfg.single else [p.node.get_spike() for p in self.recorder.pops]
         if cfg.diagnose:
             _track_non_finite(tree, self.trackers, i)
@@ -121,8 +120,11 @@ class _Loop:
         return brainstate.transform.for_loop(lambda i: self.step(i, const, t0), idx)
 
     def block(self, idx, xs, const, t0):
-        """One block of ``record_every`` steps and the trace sample after it."""
-        return self.steps(idx, xs, const, t0), self.recorder.snapshot()
+        """One block of steps, the trace sample after it, and the heartbeat where one is due."""
+        out = self.steps(idx, xs, const, t0), self.recorder.snapshot()
+        if self.beat is not None and self.cfg.heartbeat:
+            self.beat.hook(idx[-1], self.cfg.heartbeat, self.cfg.n_steps, len(idx))
+        return out
 
     def body(self, t0, cur):
         """Every step (whole blocks, then the rest); returns the final states, extras and what was kept."""
@@ -147,6 +149,8 @@ class _Loop:
             if rem > 0:
                 xs = jax.tree.map(lambda a: a[n_blocks * k:], cur) if over_time else None
                 outs["spk_rem"] = self.steps(idx[n_blocks * k:], xs, const, t0)
+            if rem > 0 and self.beat is not None and cfg.heartbeat:
+                self.beat.last(cfg.n_steps)
             outs["counts"] = self.recorder.counts()
             if cfg.diagnose:
                 outs["first_bad"] = [s.value for s in self.trackers]

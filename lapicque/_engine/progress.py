@@ -125,10 +125,18 @@ class Heartbeat:
         if self.interrupted:
             raise RunInterrupted("interrupted by the user (Ctrl-C)")
 
-    def hook(self, i, every: int, n_steps: int):
-        """In the loop: call :meth:`tick` every ``every`` steps and after the last one."""
-        fire = jnp.logical_or(i % every == every - 1, i == n_steps - 1)
+    def hook(self, i, every: int, n_steps: int, block: int = 1):
+        """In the loop, after step ``i`` ending a block of ``block`` steps: call :meth:`tick` where the block
+        crossed a multiple of ``every`` steps, and after the last step."""
+        if block % every == 0:  # every block crosses one: no condition to evaluate
+            jax.debug.callback(self.tick, i)
+            return
+        fire = jnp.logical_or((i + 1) // every > (i + 1 - block) // every, i == n_steps - 1)
         jax.lax.cond(fire, lambda j: jax.debug.callback(self.tick, j), lambda j: None, i)
+
+    def last(self, n_steps: int):
+        """In the loop, after the steps that did not fill a block: the final tick."""
+        jax.debug.callback(self.tick, jnp.asarray(n_steps - 1, jnp.int32))
 
 
 def _not_our_stop(record) -> bool:

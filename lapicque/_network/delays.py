@@ -218,7 +218,8 @@ def _empty(line, batch_size, in_size):
     if shape != line.buffer.value.shape[1:]:
         check_buffer(line.owner, line.delay_ms, float(dt_ms()), line.extra_slot, shape, line.buffer.value.dtype)
     line.buffer.value = jnp.zeros(line.buffer.value.shape[:1] + shape, line.buffer.value.dtype)
-    line.pointer.value = jnp.zeros_like(line.pointer.value)
+    if line.pointer is not None:
+        line.pointer.value = jnp.zeros_like(line.pointer.value)
 
 
 def _allocate(line, batch_size, in_size, always: bool = False):
@@ -235,7 +236,8 @@ def _allocate(line, batch_size, in_size, always: bool = False):
     if longest > 0 or always:
         length = longest + int(line.extra_slot)
         line.buffer = brainstate.ShortTermState(jnp.zeros((length,) + shape, dtype))
-        line.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32))
+        # one slot needs no pointer: the line is a swap (the previous input out, this one in)
+        line.pointer = brainstate.ShortTermState(jnp.asarray(0, dtype=jnp.int32)) if length > 1 else None
     return steps
 
 
@@ -245,8 +247,12 @@ def _push(line, x, read, before: bool = False):
     ``read`` sees the buffer after the write, or before it with ``before=True``
     (a line of exactly ``D`` slots reads the slot it is about to overwrite).
     """
-    buf, ptr = line.buffer.value, line.pointer.value
+    buf = line.buffer.value
     x_in = jnp.asarray(x)
+    if line.pointer is None:  # one slot: the previous input out, this one in (no pointer arithmetic)
+        line.buffer.value = x_in.astype(buf.dtype)[None]
+        return (buf if before else line.buffer.value)[0].astype(x_in.dtype)
+    ptr = line.pointer.value
     written = buf.at[ptr].set(x_in.astype(buf.dtype))
     out = read(buf if before else written, ptr)
     line.buffer.value = written

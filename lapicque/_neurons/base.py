@@ -64,6 +64,7 @@ and sharding without further code.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Optional
 
 import brainstate
@@ -75,7 +76,7 @@ from .._core.declare import check_in_size
 from .._core.dynamics import Dynamics
 from .._core.environ import dt_ms
 from .._core.errors import ParameterError
-from .._core.units import DIMENSIONLESS, mV, to_mantissa
+from .._core.units import DIMENSIONLESS, format_value, mV, to_mantissa
 from .inputs import InputSum
 from .reset import reset_potential
 from .states import NeuronStates
@@ -176,7 +177,15 @@ class Neuron(NeuronStates, InputSum, Dynamics):
     def _check_params(self):
         """Cross-parameter checks; subclasses extend."""
         if "V_th" in self._PARAMS and "V_reset" in self._PARAMS:
-            self._require(lambda a, b: a > b, "V_th must be larger than V_reset", "V_th", "V_reset")
+            rest = f" (e.g. V_reset=V_rest={format_value(self.V_rest)})" if "V_rest" in self._PARAMS else ""
+            self._require(lambda a, b: a > b, "V_th must be larger than V_reset, or a spike would reset the neuron "
+                          f"above its threshold: pass V_reset=... below V_th{rest}; V_reset defaults to "
+                          f"{format_value(self._default('V_reset'))}", "V_th", "V_reset")
+
+    def _default(self, name):
+        """The default of constructor parameter ``name`` (for messages)."""
+        p = inspect.signature(type(self).__init__).parameters.get(name)
+        return None if p is None or p.default is inspect.Parameter.empty else p.default
 
     # ------------------------------------------------------------------
     # spikes

@@ -304,3 +304,12 @@ def test_input_current_shape_does_not_broadcast(in_size, batch, shape):
         with pytest.raises(ValueError) as ei:
             model.update(jnp.ones(shape) * u.mA)
     _assert_message(ei, "shape", str(shape))
+
+
+def test_v_th_below_the_default_v_reset_says_the_fix():
+    """brainpy.state's docs often set V_th = -50 mV and V_rest alone; V_reset stays 0 mV: the error says what to pass."""
+    with pytest.raises(lq.ParameterError) as e:
+        lq.LIF(3, V_rest=-65. * u.mV, V_th=-50. * u.mV)
+    msg = str(e.value)
+    assert "V_th must be larger than V_reset" in msg and "pass V_reset=" in msg
+    assert "V_reset=V_rest=-65" in msg and "defaults to 0.0 mV" in msg
