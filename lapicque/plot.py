@@ -173,9 +173,25 @@ def save(fig, path: str, dpi: int = 120) -> str:
 # --------------------------------------------------------------------------
 # raster
 # --------------------------------------------------------------------------
+def _neuron_axis(ax, n_rows: int, neurons: Optional[np.ndarray]) -> None:
+    """Row 0 at the bottom (as Brian2 and NEST draw it), ticks on whole rows, labelled with the neuron shown."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.set_ylim(-0.5, n_rows - 0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=(1, 2, 2.5, 5, 10), integer=True, min_n_ticks=1))
+    if neurons is not None:
+        def label(y, _pos):
+            row = int(round(y))
+            return str(int(neurons[row])) if abs(y - row) < 1e-9 and 0 <= row < neurons.size else ""
+        ax.yaxis.set_major_formatter(FuncFormatter(label))
+
+
 def raster(spikes, ax=None, *, dt=None, t0=0. * u.ms, neurons: Optional[Sequence[int]] = None,
            color="k", markersize: Optional[float] = None, title: Optional[str] = None):
     """Spike raster: one row per neuron, one tick per spike.
+
+    Neuron 0 (or the first of ``neurons``) is the bottom row, as in Brian2
+    and NEST; the y ticks sit on whole rows and name the neuron each shows.
 
     Parameters
     ----------
@@ -186,7 +202,8 @@ def raster(spikes, ax=None, *, dt=None, t0=0. * u.ms, neurons: Optional[Sequence
     dt, t0 : Quantity[time], optional
         Time step and start of a raw raster.
     neurons : sequence of int, optional
-        Flat indices of the neurons to show, in display order (default all).
+        Flat indices of the neurons to show, bottom row first (default all);
+        the row ticks are labelled with these indices.
     color : color, default 'k'
     markersize : float, optional
         Tick size (default: scaled to the number of rows).
@@ -204,6 +221,8 @@ def raster(spikes, ax=None, *, dt=None, t0=0. * u.ms, neurons: Optional[Sequence
     >>> ax = plot.raster(r, dt=0.1 * u.ms)
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('time (ms)', 'neuron')
+    >>> tuple(float(y) for y in ax.get_ylim())     # rising: neuron 0 is the bottom row
+    (-0.5, 2.5)
     """
     from ._results.events import as_events
 
@@ -226,9 +245,7 @@ def raster(spikes, ax=None, *, dt=None, t0=0. * u.ms, neurons: Optional[Sequence
     ax.plot(t, rows, linestyle="none", marker="|", markersize=markersize, color=color,
             markeredgewidth=max(0.4, min(1.0, markersize / 4)), rasterized=t.size > 5000)
     ax.set_xlim(t0_ms, t0_ms + n_steps * dt_ms)
-    ax.set_ylim(-0.5, n_rows - 0.5)
-    if n_rows > 1:
-        ax.invert_yaxis()
+    _neuron_axis(ax, n_rows, neurons)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     if title:
@@ -259,14 +276,44 @@ def _threshold_for(result, neuron: int) -> Tuple[Optional[np.ndarray], str]:
     return thr, "threshold V_th"
 
 
+def _spike_marks(t: np.ndarray, v: np.ndarray, thr, st: np.ndarray) -> np.ndarray:
+    """Where to mark each spike (mV): the threshold at the spike's sample, or ``V`` there without a threshold.
+
+    A spike at time ``st`` is the sample where ``V`` first reached the
+    threshold (the reset shows at the next sample); an adaptive threshold
+    jumps after it, so it is read at that sample (the last one at or before
+    ``st`` when the trace is recorded more sparsely).
+    """
+    half = 0.5 * float(t[1] - t[0]) if t.size > 1 else 0.0
+    at = np.clip(np.searchsorted(t, st + 1e-3 * half, side="right") - 1, 0, t.size - 1)
+    if thr is None:
+        return v[at]
+    if np.ndim(thr) == 0:
+        return np.full(st.size, float(thr))
+    return np.asarray(thr)[at]
+
+
+def _peak_mV(spike_peak) -> float:
+    if not (isinstance(spike_peak, u.Quantity) and u.have_same_dim(spike_peak, u.mV)):
+        raise TypeError(f"voltage: spike_peak must be a voltage (e.g. 20 * u.mV); got {spike_peak!r}.")
+    return float(np.asarray(spike_peak.to_decimal(u.mV)).reshape(-1)[0])
+
+
 def voltage(result, neuron: int = 0, ax=None, *, var: str = "V", mark_spikes: bool = True,
-            threshold: bool = True, color=None, label: Optional[str] = None, title: Optional[str] = None,
-            legend: bool = True):
+            threshold: bool = True, spike_peak=None, color=None, label: Optional[str] = None,
+            title: Optional[str] = None, legend: bool = True):
     """Membrane potential of one neuron over time, with spikes marked.
 
-    Spikes are drawn as vertical strokes rising from the threshold at each
-    spike time (the stored ``V`` never shows the spike itself: it is reset at
-    the next step); the threshold is drawn dashed.
+    An integrate-and-fire model has no action potential: the stored ``V``
+    stops at the first sample at or above the threshold (the cut-off of the
+    exponential and quadratic models) and is reset at the next step.  Each
+    spike is therefore marked by a dot on the threshold it crossed, at the
+    spike's time, and the figure shows no voltage the model never had.  To
+    draw the classic stroke instead, state the peak it rises to with
+    ``spike_peak`` (e.g. an action potential's +20 mV): the strokes run from
+    the threshold to that value and the legend names it.  The threshold
+    (fixed, or the dynamic ``V_th`` of Gif / ``V_th + beta a`` of ALIF) is
+    drawn dashed.
 
     Parameters
     ----------
@@ -278,7 +325,10 @@ def voltage(result, neuron: int = 0, ax=None, *, var: str = "V", mark_spikes: bo
     var : str, default 'V'
         The recorded voltage variable.
     mark_spikes, threshold : bool, default True
-        Draw the spike strokes / the threshold line.
+        Mark the spikes (needs ``spikes='dense'``) / draw the threshold line.
+    spike_peak : Quantity[voltage], optional
+        Draw each spike as a stroke from the threshold up to this stated
+        value instead of a dot on the threshold.
     color, label, title : optional
     legend : bool, default True
 
@@ -292,12 +342,16 @@ def voltage(result, neuron: int = 0, ax=None, *, var: str = "V", mark_spikes: bo
     >>> from lapicque import plot
     >>> res = lapicque.simulate(lapicque.LIF(1), 2 * u.mA, 30 * u.ms, record=("V",))
     >>> ax = plot.voltage(res)
-    >>> ax.get_ylabel()
-    'V (mV)'
+    >>> ax.get_ylabel(), [line.get_label() for line in ax.get_lines()]
+    ('V (mV)', ['V', 'threshold V_th', 'spikes (at threshold)'])
+    >>> ax = plot.voltage(res, spike_peak=20 * u.mV)
+    >>> [c.get_label() for c in ax.collections]
+    ['spikes (drawn to 20 mV)']
     """
     if var not in result.traces:
         raise ValueError(f"voltage: the result has no trace {var!r}; run simulate(..., record=({var!r},)). "
                          f"Recorded: {sorted(result.traces) or 'none'}.")
+    peak = None if spike_peak is None else _peak_mV(spike_peak)
     ax = _axes(ax)
     color = color or COLORS[0]
     trace = result.traces[var]
@@ -305,7 +359,7 @@ def voltage(result, neuron: int = 0, ax=None, *, var: str = "V", mark_spikes: bo
     v = _mantissa(trace).reshape(n_samples, -1)
     if not 0 <= neuron < v.shape[1]:
         raise IndexError(f"voltage: neuron {neuron} out of range (0..{v.shape[1] - 1}).")
-    v = v[:, neuron]
+    v = np.asarray(v[:, neuron], dtype=np.float64)
     t = _times_ms(result.trace_times)
     ax.plot(t, v, color=color, lw=1.2, label=label or var)
     thr, thr_label = _threshold_for(result, neuron) if (threshold and var == "V") else (None, "")
@@ -314,19 +368,14 @@ def voltage(result, neuron: int = 0, ax=None, *, var: str = "V", mark_spikes: bo
             ax.axhline(float(thr), color="0.45", lw=0.9, ls="--", label=thr_label)
         else:
             ax.plot(t, thr, color="0.45", lw=0.9, ls="--", label=thr_label)
-    if mark_spikes and result.spike_mode == "dense":
-        st = _times_ms(result.spike_times[neuron])
-        if st.size:
-            lo, hi = float(np.min(v)), float(np.max(v))
-            span = max(hi - lo, 1e-3)
-            if thr is None:
-                base = np.full(st.size, hi)
-            elif np.ndim(thr) == 0:
-                base = np.full(st.size, float(thr))
-            else:
-                base = np.interp(st, t, thr)
-            top = max(hi, float(np.max(base))) + 0.5 * span
-            ax.vlines(st, base, top, color=color, lw=1.0, label="spikes")
+    st = _times_ms(result.spike_times[neuron]) if mark_spikes and result.spike_mode == "dense" else np.zeros(0)
+    if st.size:
+        base = _spike_marks(t, v, thr, st)
+        if peak is None:
+            ax.plot(st, base, linestyle="none", marker="o", markersize=3.5, color=COLORS[3], zorder=3,
+                    label="spikes (at threshold)")
+        else:
+            ax.vlines(st, base, np.maximum(base, peak), color=color, lw=1.0, label=f"spikes (drawn to {peak:g} mV)")
     ax.set_xlim(float(result.t0.to_decimal(u.ms)), float(result.t_end.to_decimal(u.ms)))
     ax.set_xlabel("time (ms)")
     ax.set_ylabel(_unit_label(var, trace))

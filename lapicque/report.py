@@ -232,6 +232,11 @@ def _param_table(model) -> str:
 # --------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------
+def _mV(value) -> float:
+    """A scalar voltage parameter in mV."""
+    return float(np.asarray(u.Quantity(value).to_decimal(u.mV)).reshape(-1)[0])
+
+
 def _conventions(ctx: Context) -> Section:
     """The seed's R = 1 ohm scale (mA) next to the physiological Naud AdEx set (pA, MOhm, nS)."""
     import lapicque
@@ -255,7 +260,8 @@ def _conventions(ctx: Context) -> Section:
         lplot.voltage(res, 0, ax=axes[0, j], title=title, legend=False)
         w = res.traces["w"].reshape(-1)
         unit = lplot.readable_unit(w)
-        axes[1, j].plot(np.asarray(res.trace_times.to_decimal(u.ms), dtype=np.float64), np.asarray(w.to_decimal(unit)), color=lplot.COLORS[1])
+        axes[1, j].plot(np.asarray(res.trace_times.to_decimal(u.ms), dtype=np.float64),
+                        np.asarray(w.to_decimal(unit)), color=lplot.COLORS[1])
         axes[1, j].set_ylabel(f"w ({unit})")
         axes[1, j].set_xlabel("time (ms)")
         axes[0, j].set_xlabel("")
@@ -268,7 +274,9 @@ def _conventions(ctx: Context) -> Section:
            "1 mV needs 1 mA and currents (input and adaptation w) are in mA. Right: the physiological set of "
            "Naud et al. (2008): C = 200 pF, g<sub>L</sub> = 12 nS (R = 83 M&Omega;, &tau; = C/g<sub>L</sub> = "
            "16.7 ms), a = 2 nS, b = 60 pA, with a 500 pA step; w is in pA. Currents are plotted in the unit "
-           "that puts them between 1 and 1000.")
+           "that puts them between 1 and 1000. Spikes are red dots on the cut-off each crossed (dashed: "
+           f"V<sub>th</sub> = {_mV(seed.V_th):g} mV on the left, V<sub>th</sub> = V<sub>peak</sub> = "
+           f"{_mV(phys.V_th):g} mV on the right): V never goes beyond it, so no upstroke above it is drawn.")
     intro = ("<p>Units: time in ms, voltages in mV. The seed's default parameters (those of the reference "
              "brainpy.state) use R = 1 &Omega; and &tau; of a few ms, so input currents are in <b>mA</b>; every "
              "model accepts physiological values in any unit (e.g. <code>R=83*u.Mohm</code>, "
@@ -279,38 +287,46 @@ def _conventions(ctx: Context) -> Section:
                    grid=False)
 
 
-def _fi_section(ctx: Context, runs) -> Section:
+def _fi_top(rates) -> float:
+    """The common rate axis' top (Hz): the fastest rate, capped at :data:`Y_CAP_HZ`, plus 5%."""
+    return min(float(np.nanmax(rates)), Y_CAP_HZ) * 1.05 or 1.0
+
+
+def _fi_grid(names, currents, rates, rheo):
+    """One f-I panel per model on common axes, each with its own tick labels; the rheobase dotted."""
     from . import plot as lplot
-    names = list(runs)
-    currents = _fi_currents(ctx.quick)
-    rates = np.stack([runs[n][3] for n in names])
-    rheo = np.array([_rheobase(currents, r) for r in rates])
-    top = min(float(np.nanmax(rates)), Y_CAP_HZ) * 1.05 or 1.0
+    top = _fi_top(rates)
     grid, axes = lplot.figure(len(names), ncols=5, panel_size=(3.0, 2.3), sharex=True, sharey=True,
                               title=f"f-I curves on common axes (seed defaults; rates above {Y_CAP_HZ:g} Hz off scale)")
+    for k, (name, ax) in enumerate(zip(names, axes)):
+        ax.plot(currents, rates[k], color=lplot.COLORS[k % len(lplot.COLORS)], lw=1.4)
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, alpha=0.3)
+        if rates[k].max() > top:
+            ax.text(0.97, 0.06, f"up to {rates[k].max():.0f} Hz\n(off scale)", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=8, color="0.3")
+        if np.isfinite(rheo[k]):
+            ax.axvline(rheo[k], color="0.5", ls=":", lw=1)
+        ax.set_xlim(0, FI_MAX_MA)
+        ax.set_ylim(0, top)
+        # shared axes hide the inner panels' tick labels: every panel gets its own, so none reads unlabelled
+        ax.tick_params(labelbottom=True, labelleft=True, labelsize=8)
+        ax.set_xlabel("I (mA)", fontsize=8)
+        ax.set_ylabel("rate (Hz)", fontsize=8)
+    return grid
+
+
+def _fi_overlay(names, currents, rates, rheo):
+    """All f-I curves on one axes, each model's rheobase marked with a triangle on the current axis."""
+    from . import plot as lplot
+    top = _fi_top(rates)
     over = lplot.new_figure((9.0, 5.0)).add_subplot(1, 1, 1)
     for k, name in enumerate(names):
         color = lplot.COLORS[k % len(lplot.COLORS)]
-        ls = "-" if k < len(lplot.COLORS) else "--"
-        axes[k].plot(currents, rates[k], color=color, lw=1.4)
-        axes[k].set_title(name, fontsize=10)
-        axes[k].grid(True, alpha=0.3)
-        over.plot(currents, rates[k], color=color, ls=ls, lw=1.3, label=f"{name} ({rheo[k]:g} mA)")
-        if rates[k].max() > top:
-            axes[k].text(0.97, 0.06, f"up to {rates[k].max():.0f} Hz\n(off scale)", transform=axes[k].transAxes,
-                         ha="right", va="bottom", fontsize=8, color="0.3")
+        over.plot(currents, rates[k], color=color, ls="-" if k < len(lplot.COLORS) else "--", lw=1.3,
+                  label=f"{name} ({rheo[k]:g} mA)")
         if np.isfinite(rheo[k]):
-            axes[k].axvline(rheo[k], color="0.5", ls=":", lw=1)
             over.plot([rheo[k]], [0], marker="v", color=color, ms=8, clip_on=False, zorder=5)
-    for ax in axes[:len(names)]:
-        ax.set_xlim(0, FI_MAX_MA)
-        ax.set_ylim(0, top)
-    for ax in axes[len(names):]:
-        ax.set_visible(False)
-    for ax in grid.axes:
-        if ax.get_visible():
-            ax.set_xlabel("I (mA)", fontsize=8)
-            ax.set_ylabel("rate (Hz)", fontsize=8)
     over.set_xlim(0, FI_MAX_MA)
     over.set_ylim(0, top)
     over.set_xlabel("input current (mA)")
@@ -319,16 +335,24 @@ def _fi_section(ctx: Context, runs) -> Section:
     over.grid(True, alpha=0.3)
     over.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False,
                 title="model (rheobase)")
+    return over.figure
+
+
+def _fi_section(ctx: Context, runs) -> Section:
+    names = list(runs)
+    currents = _fi_currents(ctx.quick)
+    rates = np.stack([runs[n][3] for n in names])
+    rheo = np.array([_rheobase(currents, r) for r in rates])
     data = {"currents_mA": currents, "rates_Hz": rates, "models": np.array(names), "rheobase_mA": rheo}
     dur = "300 ms" if ctx.quick else "1 s"
     how = (f"one vectorized run per model ({currents.size} currents, {dur}, dt = 0.1 ms), rate = inverse mean "
            f"inter-spike interval after a {'50' if ctx.quick else '200'} ms transient")
-    figs = [ctx.figure(grid, "fi_curves", f"f-I curves of the 13 models on common axes: {how}. Dotted: "
-                                          "rheobase.", data),
-            ctx.figure(over.figure, "fi_overlay", "The same curves overlaid (IF and LIF coincide); each triangle "
-                                                  "marks a model's rheobase, the smallest current that fires within "
-                                                  f"the run, resolved to {currents[1] - currents[0]:g} mA below "
-                                                  "20 mA.", "fi_curves.npz")]
+    figs = [ctx.figure(_fi_grid(names, currents, rates, rheo), "fi_curves",
+                       f"f-I curves of the 13 models on common axes: {how}. Dotted: rheobase.", data),
+            ctx.figure(_fi_overlay(names, currents, rates, rheo), "fi_overlay",
+                       "The same curves overlaid (IF and LIF coincide); each triangle marks a model's rheobase, the "
+                       f"smallest current that fires within the run, resolved to {currents[1] - currents[0]:g} mA "
+                       "below 20 mA.", "fi_curves.npz")]
     return Section("f-I curves", "", figs, grid=False)
 
 
@@ -347,8 +371,9 @@ def _models_section(ctx: Context, runs) -> Section:
                 + "<p>Parameters used (the seed defaults):</p>" + _param_table(model))
         adapt = [a.get_ylabel() for a in fig.axes[1:]]
         extra = f"; below: {', '.join(adapt)}" if adapt else ""
-        cap = (f"{name}: membrane potential for a {i_trace:g} mA step at 20 ms (spikes drawn as strokes, "
-               f"threshold dashed){extra}.")
+        cap = (f"{name}: membrane potential for a {i_trace:g} mA step at 20 ms (spikes marked by red dots on the "
+               f"threshold they crossed: V stops at the first sample at or above it and is reset at the next step, "
+               f"so no upstroke is drawn; threshold dashed){extra}.")
         figs.append(ctx.figure(fig, f"trace_{name}", cap, data, extra_html=side))
     intro = ("<p>One figure per model: its equation, the parameter values of the run and the response of one "
              "neuron to a current step. Every model is one lapicque class with the brainpy.state "
@@ -407,20 +432,31 @@ def _guard_section(ctx: Context) -> Section:
     return Section("The cut-off guard", "", [ctx.figure(fig, "guard", cap, data)], grid=False)
 
 
+#: the guard figure's symmetric-log axis: linear within +-100 mV, decades above; its ticks and their labels
+_GUARD_TICKS = ((-100., "\u2212100"), (-50., "\u221250"), (0., "0"), (100., "100"), (1e8, "10$^{8}$"),
+                (1e16, "10$^{16}$"), (1e24, "10$^{24}$"))
+
+
 def _guard_figure(res, t, ours, ref_t, ref):
     """Left: both trajectories on a symmetric log scale; right: lapicque's on a linear one."""
+    from matplotlib.ticker import NullLocator
+
     from . import plot as lplot
     fig = lplot.new_figure((12.0, 3.6))
     a, b = fig.subplots(1, 2)
     a.plot(ref_t, ref, color=lplot.COLORS[3], lw=1.4, label="brainpy.state (reference)")
     a.plot(t, ours, color=lplot.COLORS[0], lw=1.4, label="lapicque")
-    a.set_yscale("symlog", linthresh=100.0, linscale=4.0)
-    a.set_yticks([-100, 0, 100, 1e8, 1e16, 1e24])
-    a.set_ylabel("V (mV, symmetric log scale)")
-    a.set_title("ExpIF, seed defaults, 6 mA: the reference overflows", fontsize=10)
+    a.set_yscale("symlog", linthresh=100.0, linscale=8.0)  # the +-100 mV range takes about 40% of the height
+    a.set_ylim(-100.0, 1e26)
+    a.set_yticks([y for y, _ in _GUARD_TICKS], [text for _, text in _GUARD_TICKS])
+    a.yaxis.set_minor_locator(NullLocator())
+    a.set_ylabel("V (mV), linear to \u00b1100, then log")
     a.legend(loc="center left", fontsize="small")
-    lplot.voltage(res, 0, ax=b, title="lapicque: the upswing is cut off at V_th and reset", legend=False)
-    for ax in (a, b):
+    lplot.voltage(res, 0, ax=b, legend=False)
+    b.legend(loc="center left", fontsize="small")
+    for ax, title in ((a, "ExpIF, seed defaults, 6 mA: the reference overflows"),
+                      (b, "lapicque: the upswing stops at V_th and is reset")):
+        ax.set_title(title, fontsize="medium")
         ax.set_xlabel("time (ms)")
         ax.grid(True, alpha=0.3)
     return fig
@@ -456,7 +492,8 @@ def _population_section(ctx: Context) -> Section:
     res = lapicque.simulate(model, current, (400. if ctx.quick else 1000.) * u.ms, dt_ms * u.ms, progress=False)
     rate = population_rate(res, window=5. * u.ms)
     fig, axes = lplot.figure(2, ncols=1, panel_size=(9.0, 2.6), height_ratios=(2.2, 1.0), sharex=True)
-    lplot.raster(res, ax=axes[0], title=f"{n} heterogeneous LIFRef neurons (sorted by bias current)")
+    lplot.raster(res, ax=axes[0], title=f"{n} heterogeneous LIFRef neurons (sorted by bias current, weakest at "
+                                        f"the bottom)")
     axes[0].set_xlabel("")
     t = np.asarray(res.times.to_decimal(u.ms))
     axes[1].plot(t, np.asarray(rate.to_decimal(u.Hz)), color=lplot.COLORS[3], lw=1.0)
@@ -468,7 +505,8 @@ def _population_section(ctx: Context) -> Section:
     cv_text = f"median ISI CV {np.median(cv[np.isfinite(cv)]):.2f}" if np.isfinite(cv).any() else "no ISI CV"
     times, neurons = res.spike_events
     cap = (f"Raster of a heterogeneous population: membrane time constants 10-30 ms, thresholds -50 mV +- 1.5 mV, "
-           f"bias currents 10-22 mA (neurons sorted by bias), a shared 8 Hz drive and private white noise. "
+           f"bias currents 10-22 mA (neurons sorted by bias, neuron 0 the weakest, at the bottom), a shared 8 Hz "
+           f"drive and private white noise. "
            f"{n} neurons, mean rate {r.mean():.1f} Hz (range {r.min():.1f}-{r.max():.1f} Hz), {cv_text}.")
     data = {"spike_times_ms": times.to_decimal(u.ms), "spike_neurons": neurons, "bias_mA": bias, "tau_ms": tau,
             "V_th_mV": V_th, "t_ms": t, "population_rate_Hz": rate.to_decimal(u.Hz)}
@@ -509,8 +547,9 @@ def _pattern_sections(ctx: Context) -> List[Section]:
         for key, r in results.items():
             data.update({f"{key}_t_ms": r.t, f"{key}_V_mV": r.V, f"{key}_I_{r.pattern.current_unit}": r.current,
                          f"{key}_spike_times_ms": r.spike_times})
-        cap = (f"{source}: membrane potential (threshold dashed where dynamic) over the input current of each "
-               f"published protocol; a check mark where the objective classifier confirms the named behaviour "
+        cap = (f"{source}: membrane potential over the input current of each published protocol (the legend "
+               f"names the lines: the dynamic threshold dashed red, spikes as dots where V reached the threshold "
+               f"or the cut-off); a check mark where the objective classifier confirms the named behaviour "
                f"({n_ok} of {len(rows)}).")
         out.append(Section(title, "", [ctx.figure(fig, f"patterns_{kind}", cap, data)], after=_table_html(rows),
                            grid=False))

@@ -33,10 +33,12 @@ def test_traces_with_spikes_marked_and_units(adex, tmp_path):
     assert axes[-1].get_xlabel() == "time (ms)"
     assert axes[0].get_title() == "AdExIF"
     labels = [t.get_text() for t in axes[0].get_legend().get_texts()]
-    assert labels == ["V", "threshold V_th", "spikes"]
-    # one spike stroke per spike of neuron 1
-    strokes = [c for c in axes[0].collections if c.get_label() == "spikes"][0]
-    assert len(strokes.get_segments()) == adex.spike_count[1] > 0
+    assert labels == ["V", "threshold V_th", "spikes (at threshold)"]
+    # one dot per spike of neuron 1, at its time, on the threshold
+    dots = [line for line in axes[0].get_lines() if line.get_label() == "spikes (at threshold)"][0]
+    assert len(dots.get_xdata()) == adex.spike_count[1] > 0
+    np.testing.assert_allclose(dots.get_xdata(), adex.spike_times[1].to_decimal(u.ms))
+    np.testing.assert_allclose(dots.get_ydata(), adex.model.V_th.to_decimal(u.mV))
     path = tmp_path / "sub" / "adex.png"
     plot.save(fig, str(path))
     assert _is_png(path)
@@ -53,6 +55,79 @@ def test_voltage_threshold_follows_dynamic_thresholds():
     assert fig.axes[1].get_ylabel() == "a (dimensionless)"
     with pytest.raises(ValueError, match="record"):
         plot.voltage(lq.simulate(lq.ALIF(1), 2 * u.mA, 5 * u.ms))
+
+
+def _drawn_y(ax):
+    """Every y value the axes draws in data units: lines (incl. axhline) and line collections (strokes)."""
+    ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()]
+    ys += [np.asarray(seg)[:, 1] for c in ax.collections for seg in c.get_segments()]
+    return np.concatenate([y.reshape(-1) for y in ys])
+
+
+def _highest_V(res):
+    """The largest V the run stored, or the threshold it crossed (mV): nothing drawn may go above it."""
+    v = float(np.max(res.traces["V"].to_decimal(u.mV)))
+    thr = float(np.max(res.model.V_th.to_decimal(u.mV)))
+    if "a" in res.traces:  # ALIF: the threshold is V_th + beta a
+        thr += float(np.max(res.model.beta.to_decimal(u.mV) * np.asarray(res.traces["a"])))
+    return max(v, thr)
+
+
+@pytest.mark.parametrize("case", ["expif_guard", "naud_vpeak_0", "alif_adaptive", "lif"])
+def test_voltage_draws_no_voltage_the_model_never_had(case):
+    """Spikes are dots on the threshold: no stroke above the cut-off (issue 24: +35 mV where V_peak = 0,
+    -11 mV in the guard figure whose largest V is -30 mV)."""
+    from lapicque import patterns
+    if case == "expif_guard":  # the report's guard figure: seed ExpIF at 6 mA stops at V_th = -30 mV
+        res = lq.simulate(lq.ExpIF(1), 6. * u.mA, 30 * u.ms, record=("V",))
+    elif case == "naud_vpeak_0":  # the conventions figure: Naud's set, V_th = V_peak = 0 mV
+        res = lq.simulate(patterns.get("adaptation").make(1), 500 * u.pA, 200 * u.ms, record=("V", "w"))
+    elif case == "alif_adaptive":
+        res = lq.simulate(lq.ALIF(1), 2 * u.mA, 60 * u.ms, record=("V", "a"))
+    else:
+        res = lq.simulate(lq.LIF(1), 2 * u.mA, 30 * u.ms, record=("V",))
+    assert res.spike_count[0] > 0
+    ax = plot.voltage(res)
+    top = _highest_V(res)
+    assert _drawn_y(ax).max() <= top + 1e-4, (case, _drawn_y(ax).max(), top)
+    dots = [line for line in ax.get_lines() if line.get_label().startswith("spikes")][0]
+    assert len(dots.get_xdata()) == res.spike_count[0]
+    # each dot sits on the threshold line at the spike's time (the sample where V reached it), which V reached
+    thr = np.asarray([line for line in ax.get_lines() if line.get_label().startswith("threshold")][0].get_ydata())
+    t, x = res.trace_times.to_decimal(u.ms), np.asarray(dots.get_xdata())
+    on_line = np.interp(x, t, thr) if thr.size == t.size else np.full(x.shape, thr[0])  # a trace or an axhline
+    np.testing.assert_allclose(dots.get_ydata(), on_line, rtol=0, atol=1e-6)
+    v_at = np.interp(x, t, np.asarray(res.traces["V"].to_decimal(u.mV)).reshape(-1))
+    assert np.all(v_at >= dots.get_ydata() - 1e-4)
+    # a stroke is drawn only to a peak the caller states, and the legend says which
+    ax = plot.voltage(res, spike_peak=20 * u.mV)
+    strokes = [c for c in ax.collections if c.get_label() == "spikes (drawn to 20 mV)"][0]
+    assert len(strokes.get_segments()) == res.spike_count[0]
+    assert max(np.asarray(seg)[:, 1].max() for seg in strokes.get_segments()) == pytest.approx(20.0)
+    with pytest.raises(TypeError, match="voltage"):
+        plot.voltage(res, spike_peak=20 * u.mA)
+
+
+def test_raster_neuron_0_at_the_bottom_with_whole_row_ticks(adex):
+    """As Brian2 and NEST: neuron 0 is the bottom row; ticks sit on rows (no -0.5, 0.5, 1.5)."""
+    ax = plot.raster(adex)
+    lo, hi = ax.get_ylim()
+    assert lo < hi and not ax.yaxis_inverted()
+    rows = ax.get_lines()[0].get_ydata()
+    assert [int(np.sum(rows == k)) for k in range(3)] == [int(c) for c in adex.spike_count]  # neuron k on row k
+    ax.figure.canvas.draw()
+    shown = [t for t in ax.get_yticks() if lo <= t <= hi]
+    assert shown and all(float(t).is_integer() for t in shown), shown
+    two = np.zeros((50, 2), bool)
+    two[::7, :] = True
+    ax = plot.raster(two, dt=0.1 * u.ms)
+    ax.figure.canvas.draw()
+    assert [t for t in ax.get_yticks() if -0.5 <= t <= 1.5] == [0, 1]
+    # rows of a selection are labelled with the neurons they show, bottom first
+    ax = plot.raster(adex, neurons=[2, 0])
+    ax.figure.canvas.draw()
+    labels = {int(t): lab.get_text() for t, lab in zip(ax.get_yticks(), ax.get_yticklabels()) if 0 <= t <= 1}
+    assert labels == {0: "2", 1: "0"}
 
 
 def test_raster_and_fi_curve(adex, tmp_path):
