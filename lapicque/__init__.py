@@ -39,6 +39,10 @@ _WHERE = {
     "QuaIF": "._neurons.quadratic", "AdQuaIF": "._neurons.quadratic", "AdQuaIFRef": "._neurons.quadratic",
     "Gif": "._neurons.gif", "GifRef": "._neurons.gif",
     "exp_euler": "._neurons.integrate",
+    "HH": "._neurons.hh", "WangBuzsakiHH": "._neurons.hh", "MorrisLecar": "._neurons.hh",
+    "Izhikevich": "._neurons.izhikevich", "IzhikevichRef": "._neurons.izhikevich",
+    "FitzHughNagumo": "._neurons.reduced", "HindmarshRose": "._neurons.reduced",
+    "CubaLIF": "._neurons.synaptic_lif", "CobaLIF": "._neurons.synaptic_lif",
     # errors
     "ParameterError": "._core.errors", "EnvironmentNotSetError": "._core.errors",
     "StateNotInitializedError": "._core.errors", "NonFiniteStateError": "._core.errors",
@@ -52,6 +56,13 @@ _WHERE = {
     "MgBlock": "._network.outputs",
     "AlignPostProj": "._network.projections", "CurrentProj": "._network.projections",
     "DeltaProj": "._network.projections", "FusedProj": "._network.projections",
+    "Projection": "._network.projections",
+    "align_pre_projection": "._network.aligned", "align_post_projection": "._network.aligned",
+    "SymmetryGapJunction": "._network.gap_junctions", "AsymmetryGapJunction": "._network.gap_junctions",
+    "LeakyRateReadout": "._network.readouts",
+    "SpikeTime": "._network.stimuli", "ConstantInput": "._network.stimuli", "StepInput": "._network.stimuli",
+    "RampInput": "._network.stimuli", "SectionInput": "._network.stimuli", "SinusoidalInput": "._network.stimuli",
+    "OUProcessInput": "._network.stimuli", "WienerProcessInput": "._network.stimuli",
     "Connectivity": "._network.connectivity", "PairwiseBernoulli": "._network.connectivity",
     "FixedInDegree": "._network.connectivity", "FixedOutDegree": "._network.connectivity",
     "EdgeList": "._network.connectivity",
@@ -64,7 +75,7 @@ _WHERE = {
     "DtChangeWarning": ".checkpoint",
 }
 #: public submodules
-_SUBMODULES = ("analysis", "checkpoint", "patterns", "plot", "sharding", "report")
+_SUBMODULES = ("analysis", "checkpoint", "patterns", "plot", "presets", "sharding", "report")
 #: the 13 models, in the reference's order
 _MODEL_NAMES = ("IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef",
                 "QuaIF", "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef")
@@ -72,7 +83,16 @@ _MODEL_NAMES = ("IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "A
 __all__ = ["MODELS", *_WHERE, *_SUBMODULES]
 
 if TYPE_CHECKING:  # what tools (type checkers, IDEs) see; at run time the names are loaded on first use
-    from . import analysis, checkpoint, patterns, plot, report, sharding  # noqa: F401
+    from . import analysis, checkpoint, patterns, plot, presets, report, sharding  # noqa: F401
+    from ._network.aligned import align_post_projection, align_pre_projection  # noqa: F401
+    from ._network.gap_junctions import AsymmetryGapJunction, SymmetryGapJunction  # noqa: F401
+    from ._network.readouts import LeakyRateReadout  # noqa: F401
+    from ._network.stimuli import (ConstantInput, OUProcessInput, RampInput, SectionInput,  # noqa: F401
+                                   SinusoidalInput, SpikeTime, StepInput, WienerProcessInput)
+    from ._neurons.hh import HH, MorrisLecar, WangBuzsakiHH  # noqa: F401
+    from ._neurons.izhikevich import Izhikevich, IzhikevichRef  # noqa: F401
+    from ._neurons.reduced import FitzHughNagumo, HindmarshRose  # noqa: F401
+    from ._neurons.synaptic_lif import CobaLIF, CubaLIF  # noqa: F401
     from ._core.declare import Param, StateSpec  # noqa: F401
     from ._core.dynamics import Dynamics  # noqa: F401
     from ._core.errors import (CoarseTimeStepWarning, EnvironmentNotSetError, NonFiniteInputError,  # noqa: F401
@@ -83,7 +103,7 @@ if TYPE_CHECKING:  # what tools (type checkers, IDEs) see; at run time the names
     from ._network.inputs import PoissonEncoder, PoissonInput, PoissonSpike, poisson_input  # noqa: F401
     from ._network.outputs import COBA, CUBA, MgBlock, SynOut  # noqa: F401
     from ._network.plasticity import STD, STP  # noqa: F401
-    from ._network.projections import AlignPostProj, CurrentProj, DeltaProj, FusedProj  # noqa: F401
+    from ._network.projections import AlignPostProj, CurrentProj, DeltaProj, FusedProj, Projection  # noqa: F401
     from ._network.synapses import AMPA, Alpha, BioNMDA, DualExpon, Expon, GABAa, Synapse  # noqa: F401
     from ._neurons.base import Neuron  # noqa: F401
     from ._neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef  # noqa: F401
@@ -114,3 +134,6 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(__all__) | {"__version__"})
+
+
+from . import _brainpy_paths  # noqa: E402  brainpy.state's submodule paths (lapicque.lif.LIF, ...): aliases, no code

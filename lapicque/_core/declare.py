@@ -14,6 +14,11 @@ the math, creation and reset of the states:
 
 Each class (and mixin) declares only its own entries; they are merged along the class
 hierarchy when the class is created.
+
+Unitless mode: a class may run on plain numbers where its user gave plain numbers
+(the neurons do, see :mod:`lapicque._neurons.unit_mode`).  Its hook
+:meth:`Declared._settle_mode` sets ``_plain``; from then on parameters and states
+are plain arrays read in the canonical units, and a quantity is the error.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ import numpy as np
 import saiunit as u
 
 from .errors import ParameterError
-from .units import ANY_UNIT, DIMENSIONLESS, concrete, format_value, to_mantissa
+from .units import ANY_UNIT, DIMENSIONLESS, concrete, format_value, to_mantissa, with_unit
 
-__all__ = ["Param", "StateSpec", "Declared", "check_param", "param_mantissa", "check_in_size", "merge_along_mro"]
+__all__ = ["Param", "StateSpec", "Declared", "draw_param", "check_param", "param_mantissa", "check_in_size",
+           "merge_along_mro"]
 
 
 class Param(NamedTuple):
@@ -125,38 +131,51 @@ _CONSTRAINTS = {
 }
 
 
-def param_mantissa(owner: str, name: str, value, spec: Param, dtype=None):
-    """The mantissa of ``value`` in ``spec``'s canonical unit (clear error on a wrong dimension)."""
+def param_mantissa(owner: str, name: str, value, spec: Param, dtype=None, plain: bool = False):
+    """The mantissa of ``value`` in ``spec``'s canonical unit (clear error on a wrong dimension).
+
+    ``plain=True`` (unitless mode): ``value`` must be a plain number, taken in that unit.
+    """
     if isinstance(value, brainstate.State):  # a trainable parameter
         value = value.value
     if spec.unit is ANY_UNIT or (spec.plain_unit is not None and not isinstance(value, u.Quantity)):
         arr = jnp.asarray(u.get_mantissa(value))
     else:
-        arr = to_mantissa(value, spec.unit, f"parameter '{name}'", owner)
+        arr = to_mantissa(value, spec.unit, f"parameter '{name}'", owner, plain=plain)
     if dtype is not None and not jnp.issubdtype(arr.dtype, jnp.bool_):
         arr = arr.astype(dtype)
     return arr
 
 
-def check_param(owner: str, name: str, value, spec: Param, shape=None):
+def draw_param(owner: str, name: str, value, shape=None):
+    """``value`` broadcast to ``shape`` by :func:`braintools.init.param` (initializers are drawn here).
+
+    A ``brainstate.State`` (e.g. a trainable ``ParamState``) is returned as it is.
+    """
+    if isinstance(value, brainstate.State) or shape is None:
+        return value
+    try:
+        return braintools.init.param(value, shape)
+    except (ValueError, TypeError, AssertionError) as e:
+        raise ParameterError(
+            f"{owner}: parameter '{name}' must be a scalar or broadcastable to the group shape {tuple(shape)}; "
+            f"got {format_value(value)} ({e}).") from None
+
+
+def check_param(owner: str, name: str, value, spec: Param, shape=None, plain: bool = False):
     """Validate one parameter: dimension, shape (broadcast to ``shape``), finiteness, constraint.
 
     Returns the value to store (broadcast by :func:`braintools.init.param` when
     ``shape`` is given, so initializers are drawn here; a ``brainstate.State``,
     e.g. a trainable ``ParamState``, is validated and kept as it is).
+    ``plain=True`` (unitless mode): the value must be a plain number.
     """
+    value = draw_param(owner, name, value, shape)
     state = value if isinstance(value, brainstate.State) else None
     raw = state.value if state is not None else value
-    if shape is not None:
-        try:
-            raw = braintools.init.param(raw, shape)
-        except (ValueError, TypeError, AssertionError) as e:
-            raise ParameterError(
-                f"{owner}: parameter '{name}' must be a scalar or broadcastable to the group shape {tuple(shape)}; "
-                f"got {format_value(raw)} ({e}).") from None
     if raw is None or isinstance(raw, (str, bytes, bool)):
         raise TypeError(f"{owner}: parameter '{name}' must be a number or quantity; got {raw!r}.")
-    arr = param_mantissa(owner, name, raw, spec)
+    arr = param_mantissa(owner, name, raw, spec, plain=plain)
     if shape is not None:
         try:
             ok = np.broadcast_shapes(np.shape(arr), tuple(shape)) == tuple(shape)
@@ -165,15 +184,21 @@ def check_param(owner: str, name: str, value, spec: Param, shape=None):
         if not ok:
             raise ParameterError(f"{owner}: parameter '{name}' has shape {np.shape(arr)}, which does not broadcast "
                                  f"to the group shape {tuple(shape)}.")
-    conc = concrete(arr)
-    if conc is not None:  # traced values (built inside jit) are checked at run time
-        if not np.all(np.isfinite(conc)):
-            raise ParameterError(f"{owner}: parameter '{name}' must be finite; got {format_value(raw)}.")
-        if spec.constraint is not None:
-            test, words = _CONSTRAINTS[spec.constraint]
-            if not np.all(test(conc)):
-                raise ParameterError(f"{owner}: parameter '{name}' must be {words}; got {format_value(raw)}.")
+    _check_values(owner, name, raw, arr, spec)
     return raw if state is None else state
+
+
+def _check_values(owner: str, name: str, raw, arr, spec: Param):
+    """Finiteness and sign constraint of a concrete parameter (traced values are checked at run time)."""
+    conc = concrete(arr)
+    if conc is None:
+        return
+    if not np.all(np.isfinite(conc)):
+        raise ParameterError(f"{owner}: parameter '{name}' must be finite; got {format_value(raw)}.")
+    if spec.constraint is not None:
+        test, words = _CONSTRAINTS[spec.constraint]
+        if not np.all(test(conc)):
+            raise ParameterError(f"{owner}: parameter '{name}' must be {words}; got {format_value(raw)}.")
 
 
 def check_in_size(in_size, owner: str):
@@ -209,19 +234,50 @@ class Declared:
         cls._STATE_TABLE = table
         cls._STATES = {n: spec for n, spec in table.items() if spec.when is None}
 
+    #: unitless mode (parameters and states are plain arrays in the canonical units); set by _settle_mode
+    _plain = False
+
+    @property
+    def unitless(self) -> bool:
+        """Whether this object runs without units (its parameters were given as plain numbers)."""
+        return self._plain
+
     # --- parameters -------------------------------------------------------
     def _set_params(self, **values):
         """Validate, broadcast to the group shape and store parameters declared in ``_PARAMS``."""
-        owner = type(self).__name__
-        for name, value in values.items():
+        owner, shape = type(self).__name__, tuple(self.varshape)
+        drawn = {name: draw_param(owner, name, value, shape) for name, value in values.items()}
+        drawn = self._settle_mode(values, drawn)
+        for name, value in drawn.items():
             spec = self._PARAMS[name]
-            setattr(self, spec.attr or name, check_param(owner, name, value, spec, tuple(self.varshape)))
+            setattr(self, spec.attr or name, check_param(owner, name, value, spec, shape, plain=self._plain))
+
+    def _settle_mode(self, given, drawn):
+        """Hook: decide the unit mode from the parameters (``given`` as passed, ``drawn`` broadcast).
+
+        Returns the values to validate and store.  Here: quantities, always
+        (``_plain`` stays False); :class:`lapicque._neurons.unit_mode.UnitMode`
+        lets a neuron run on plain numbers.
+        """
+        return drawn
+
+    def _is_default_init(self, attr: str) -> bool:
+        """Hook: whether initializer attribute ``attr`` holds its constructor default (no vote on units)."""
+        return False
+
+    def _mantissa(self, value, unit, what: str):
+        """``value`` as a mantissa in ``unit`` in this object's unit mode (clear error naming ``what``)."""
+        return to_mantissa(value, unit, what, type(self).__name__, plain=self._plain)
+
+    def _with_unit(self, arr, unit):
+        """A mantissa in ``unit`` as this object shows values: a quantity, or plain in unitless mode."""
+        return with_unit(arr, unit, self._plain)
 
     def _p(self, name):
         """Mantissa of parameter ``name`` in its canonical unit, in the float precision of the environment."""
         spec = self._PARAMS[name]
         return param_mantissa(type(self).__name__, name, getattr(self, spec.attr or name), spec,
-                              dtype=brainstate.environ.dftype())
+                              dtype=brainstate.environ.dftype(), plain=self._plain)
 
     def _params(self) -> Dict[str, jax.Array]:
         return {name: self._p(name) for name in self._PARAMS}
@@ -251,8 +307,8 @@ class Declared:
     def _init_value(self, name, spec: StateSpec, batch_size):
         """The initial value of one state: drawn, checked for its unit, broadcast, in its dtype."""
         init = getattr(self, spec.initializer) if isinstance(spec.initializer, str) else spec.initializer
-        if (isinstance(init, numbers.Number) and spec.unit not in (DIMENSIONLESS, ANY_UNIT)
-                and init is spec.initializer):
+        literal = isinstance(init, numbers.Number) and init is spec.initializer
+        if literal and spec.unit not in (DIMENSIONLESS, ANY_UNIT) and not self._plain:
             init = u.Quantity(init, unit=spec.unit)  # a literal number in the table is in the state's unit
         shape = tuple(self.varshape) if batch_size is None else (batch_size,) + tuple(self.varshape)
         value = braintools.init.param(init, self.varshape, batch_size)
@@ -263,9 +319,12 @@ class Declared:
             return value
         what = f"the initial value of state '{name}'" + (
             f" ({spec.initializer})" if isinstance(spec.initializer, str) else "")
-        arr = to_mantissa(value, spec.unit, what, type(self).__name__)
+        # unitless mode: a default initializer (a quantity) is read in the state's unit like a default parameter
+        by_default = literal or (isinstance(spec.initializer, str) and self._is_default_init(spec.initializer))
+        plain = self._plain and not (by_default and isinstance(value, u.Quantity))
+        arr = to_mantissa(value, spec.unit, what, type(self).__name__, plain=plain)
         arr = jnp.broadcast_to(arr, shape).astype(spec.dtype or brainstate.environ.dftype())
-        return arr if spec.unit is DIMENSIONLESS else u.Quantity(arr, unit=spec.unit)
+        return self._with_unit(arr, spec.unit)
 
     def init_state(self, batch_size: Optional[int] = None, **kwargs):
         """Create the state variables, optionally with a leading batch axis."""

@@ -4,6 +4,10 @@ A step reads them in milliseconds; what happens when one is not set is the calle
 choice, said once: ``missing=RAISE`` (a model's step: an error that says how to set
 it), or a default value (a run that picks its own step, a file that records it if it
 is known).  A value of the wrong dimension is always an error.
+
+A model that runs without units (its parameters were plain numbers) reads them with
+``plain=True``: then ``dt`` and ``t`` must be plain numbers too, read in ms (as
+``brainstate.environ.set(dt=0.1)`` gives them), and a quantity is the error.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import brainstate
 import saiunit as u
 
 from .errors import EnvironmentNotSetError
-from .units import format_value
+from .units import format_value, is_plain
 
-__all__ = ["RAISE", "dt_ms", "t_ms"]
+__all__ = ["RAISE", "dt_ms", "t_ms", "as_time"]
 
 #: ``missing=RAISE``: a value that is not set is an :class:`EnvironmentNotSetError`
 RAISE = object()
@@ -30,22 +34,44 @@ _HOW = {
 }
 
 
-def _read(key: str, owner: Optional[str], missing):
+def _read(key: str, owner: Optional[str], missing, plain: bool = False):
     try:
         value = brainstate.environ.get_dt() if key == "dt" else brainstate.environ.get(key)
     except KeyError:
         if missing is RAISE:
             how = _HOW[key][0]
+            if plain:
+                how = how.replace(_HOW[key][1], _HOW[key][1].replace(" * u.ms", ""))
             raise EnvironmentNotSetError(f"{owner}: {how}" if owner else how[0].upper() + how[1:]) from None
         return missing
+    who = f"{owner}: " if owner else ""
+    if plain:
+        if is_plain(value):
+            return u.get_mantissa(value)
+        raise TypeError(
+            f"{who}brainstate.environ '{key}' must be a plain number (read in ms) such as "
+            f"{_HOW[key][1].replace(' * u.ms', '')}, since {owner or 'the model'} runs without units (its parameters "
+            f"were given as plain numbers); got {format_value(value)}. Give the parameters as quantities to run "
+            f"with units.")
     if not isinstance(value, u.Quantity) or not u.have_same_dim(value, u.ms):
-        raise TypeError(f"brainstate.environ '{key}' must be a time quantity such as {_HOW[key][1]}; got "
-                        f"{format_value(value)}.")
+        hint = (f" To run {owner or 'a model'} without units, give its parameters as plain numbers too."
+                if is_plain(value) else "")
+        raise TypeError(f"{who}brainstate.environ '{key}' must be a time quantity such as {_HOW[key][1]}; got "
+                        f"{format_value(value)}.{hint}")
     return value.to_decimal(u.ms)
 
 
-def dt_ms(owner: Optional[str] = None, missing=RAISE):
+def dt_ms(owner: Optional[str] = None, missing=RAISE, plain: bool = False):
     """``dt`` from :mod:`brainstate.environ` in ms (a traced array inside a compiled loop).
+
+    Parameters
+    ----------
+    owner : str, optional
+        Who asks (named in the errors).
+    missing : object, default :data:`RAISE`
+        Returned when ``dt`` is not set (``RAISE``: an error that says how to set it).
+    plain : bool, default False
+        Unitless mode: ``dt`` must be a plain number (in ms).
 
     Examples
     --------
@@ -53,10 +79,27 @@ def dt_ms(owner: Optional[str] = None, missing=RAISE):
     >>> with brainstate.environ.context(dt=0.25 * u.ms):
     ...     print(float(dt_ms()))
     0.25
+    >>> with brainstate.environ.context(dt=0.25):
+    ...     print(float(dt_ms(plain=True)))
+    0.25
     """
-    return _read("dt", owner, missing)
+    return _read("dt", owner, missing, plain)
 
 
-def t_ms(owner: Optional[str] = None, missing=RAISE):
-    """The current time ``t`` from :mod:`brainstate.environ` in ms."""
-    return _read("t", owner, missing)
+def t_ms(owner: Optional[str] = None, missing=RAISE, plain: bool = False):
+    """The current time ``t`` from :mod:`brainstate.environ` in ms (``plain``: as for :func:`dt_ms`)."""
+    return _read("t", owner, missing, plain)
+
+
+def as_time(ms, plain: bool = False):
+    """A time in ms as :mod:`brainstate.environ` should hold it: ``ms * u.ms``, or ``ms`` itself for a unitless run.
+
+    What a runner that sets ``dt`` / ``t`` itself uses, so that unitless models (``plain=True``,
+    see :attr:`lapicque.Neuron.unitless`) read plain numbers.
+
+    Examples
+    --------
+    >>> print(as_time(0.1), as_time(0.1, plain=True))
+    0.1 ms 0.1
+    """
+    return ms if plain else ms * u.ms

@@ -5,6 +5,10 @@ mV, ms, mA, ohm, siemens, with 1 ohm x 1 mA = 1 mV and 1 S x 1 mV = 1 mA -- and 
 value that enters it is converted here, with an error naming the owner, the parameter
 and the dimension expected.  The same table of dimensions words the errors of the
 Python API and of the ``lapicque`` command.
+
+Unitless mode: a model whose parameters were given as plain numbers runs on plain
+arrays, read in the same canonical units (``plain=True`` below); a quantity there is
+an error, as a plain number is in the united mode.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import numpy as np
 import saiunit as u
 
 __all__ = ["mV", "ms", "mA", "ohm", "siemens", "per_ms", "per_mV", "DIMENSIONLESS", "ANY_UNIT", "Dimension",
-           "DIMENSIONS", "kind_of", "describe_unit", "format_value", "to_mantissa", "concrete"]
+           "DIMENSIONS", "kind_of", "describe_unit", "describe_plain", "format_value", "to_mantissa", "with_unit",
+           "is_plain", "concrete"]
 
 mV, ms, mA, ohm, siemens = u.mV, u.ms, u.mA, u.ohm, u.siemens
 per_ms = u.ms ** -1
@@ -92,9 +97,45 @@ def format_value(v) -> str:
         return repr(v)
 
 
-def to_mantissa(value, unit, what: str, owner: str, dtype=None):
-    """``value`` as a JAX array in ``unit`` (``DIMENSIONLESS``: a plain number); a clear error otherwise."""
-    if unit is DIMENSIONLESS:
+def describe_plain(unit) -> str:
+    """Words for a plain number standing for ``unit`` in unitless mode: 'a plain number (read in mV)'."""
+    return "a dimensionless number" if unit is DIMENSIONLESS else f"a plain number (read in {unit})"
+
+
+def is_plain(value) -> bool:
+    """Whether ``value`` carries no unit (a number, an array or a unitless quantity)."""
+    return not isinstance(value, u.Quantity) or value.is_unitless
+
+
+def _plain_mantissa(value, unit, what: str, owner: str):
+    """Unitless mode: ``value`` must be plain (it is read in ``unit``)."""
+    if not is_plain(value):
+        raise TypeError(
+            f"{owner}: {what} must be {describe_plain(unit)}: {owner} runs without units, since its parameters "
+            f"were given as plain numbers; got {format_value(value)}. Give the parameters, inputs and "
+            f"brainstate.environ's dt all as plain numbers, or all as quantities.")
+    return u.get_mantissa(value)
+
+
+def to_mantissa(value, unit, what: str, owner: str, dtype=None, plain: bool = False):
+    """``value`` as a JAX array in ``unit`` (``DIMENSIONLESS``: a plain number); a clear error otherwise.
+
+    Parameters
+    ----------
+    value : Quantity, number or array
+        The value to convert.
+    unit : saiunit.Unit or None
+        The canonical unit (``DIMENSIONLESS``: the value must be a plain number).
+    what, owner : str
+        Words for the error: what the value is and whose.
+    dtype : dtype, optional
+        Cast to it (booleans are kept).
+    plain : bool, default False
+        Unitless mode: the value must be a plain number, taken in ``unit``.
+    """
+    if plain and unit is not DIMENSIONLESS:
+        arr = _plain_mantissa(value, unit, what, owner)
+    elif unit is DIMENSIONLESS:
         if isinstance(value, u.Quantity) and not value.is_unitless:
             raise TypeError(f"{owner}: {what} must be {describe_unit(unit)}; got {format_value(value)}.")
         arr = u.get_mantissa(value)
@@ -102,7 +143,8 @@ def to_mantissa(value, unit, what: str, owner: str, dtype=None):
         if not isinstance(value, u.Quantity) or value.is_unitless:
             raise TypeError(
                 f"{owner}: {what} must be {describe_unit(unit)}; got the plain number {format_value(value)}. "
-                f"lapicque does not guess units: multiply by a saiunit unit (import saiunit as u).")
+                f"lapicque does not guess units: multiply by a saiunit unit (import saiunit as u), or give "
+                f"every parameter as a plain number to run {owner} without units.")
         if not u.have_same_dim(value, unit):
             raise TypeError(f"{owner}: {what} must be {describe_unit(unit)}; got {format_value(value)} "
                             f"(wrong physical dimension).")
@@ -111,6 +153,11 @@ def to_mantissa(value, unit, what: str, owner: str, dtype=None):
     if dtype is not None and not jnp.issubdtype(arr.dtype, jnp.bool_):
         arr = arr.astype(dtype)
     return arr
+
+
+def with_unit(arr, unit, plain: bool = False):
+    """``arr`` as a quantity in ``unit``; itself for a dimensionless value or in unitless mode."""
+    return arr if plain or unit is DIMENSIONLESS else u.Quantity(arr, unit=unit)
 
 
 def concrete(x):

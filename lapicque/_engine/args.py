@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 import brainstate
 import jax
+import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
@@ -94,17 +95,31 @@ def _check_finite(current):
             f"input makes the neurons it reaches NaN for the rest of the run.")
 
 
-def prepare_current(current, n_steps: int, shape, time_varying: Optional[bool]) -> Drive:
-    """``current`` checked and classified as the run's :class:`~lapicque._engine.drives.Drive`."""
+def _check_input_unit(current, unit):
+    """The input in the model's input unit: a current (``u.mA``), another dimension, or plain (``None``)."""
+    if unit is None:  # a dimensionless model (FitzHughNagumo, HindmarshRose): plain numbers
+        if isinstance(current, u.Quantity) and not current.is_unitless:
+            raise TypeError(f"simulate: this model's input is a plain number (dimensionless); got {current}.")
+        return u.Quantity(jnp.asarray(u.get_mantissa(current) if isinstance(current, u.Quantity) else current))
+    example = 5. * unit
+    what = "a current" if u.have_same_dim(unit, u.mA) else f"an input with the dimension of {unit}"
+    require_dim(current, unit,
+                f"current must be {what} quantity (e.g. {example}), an array of them over time, or a function "
+                f"of time returning one; got {current!r}.",
+                f"current must be {what} (e.g. {example}); got unit {getattr(current, 'unit', None)}.")
+    return current
+
+
+def prepare_current(current, n_steps: int, shape, time_varying: Optional[bool], unit=u.mA) -> Drive:
+    """``current`` checked and classified as the run's :class:`~lapicque._engine.drives.Drive`.
+
+    ``unit`` is the model's input unit (:attr:`lapicque.Neuron.input_unit`; ``None`` for plain numbers).
+    """
     if current is None:
         return NoDrive()
     if callable(current) and not isinstance(current, (u.Quantity, np.ndarray, jax.Array)):
         return FunctionDrive(current)
-    require_dim(current, u.mA,
-                f"current must be a current quantity (e.g. 5 * u.mA), an array of currents over time "
-                f"with units, or a function of time returning one; got {current!r}.",
-                f"current must have units of current (e.g. 5 * u.mA); got unit "
-                f"{getattr(current, 'unit', None)}.")
+    current = _check_input_unit(current, unit)
     _check_finite(current)
     if shape is None:  # a network: the current goes to its update() as given
         return ConstantDrive(current)

@@ -89,7 +89,11 @@ class ConstantDrive(Drive):
     _lead = 0
 
     def argument(self, layout):
-        return u.Quantity(layout.place_input(self.value.to_decimal(u.mA), self._lead), unit=u.mA)
+        """The input as the program takes it: in its own unit (``mA`` for a current), plain if unitless."""
+        if self.value.is_unitless:
+            return layout.place_input(u.get_mantissa(self.value), self._lead)
+        unit = u.mA if u.have_same_dim(self.value, u.mA) else self.value.unit
+        return u.Quantity(layout.place_input(self.value.to_decimal(unit), self._lead), unit=unit)
 
     def key(self):
         m = np.asarray(self.value.mantissa)

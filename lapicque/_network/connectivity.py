@@ -52,7 +52,8 @@ import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
-from .delays import EdgeDelays, check_delay
+from .._core.delay_rule import check_delay
+from .delays import EdgeDelays
 from .._kernels.sharded import DeviceBlocks, active_mesh, partition_csr, sharded_event_matvec
 from .._kernels.event import event_csr_matvec, native_available, row_pointers, stack_csr
 

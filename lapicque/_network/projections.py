@@ -1,5 +1,8 @@
 """Projections: AlignPostProj, DeltaProj, CurrentProj (comm -> synapse -> output -> post, with delays).
 
+Every projection is a :class:`Projection` (brainpy.state's base class, whose own
+``update`` calls its child modules in turn).
+
 A projection carries what a presynaptic group gives it (spikes, usually) to a
 postsynaptic group through four stages, with ``brainpy.state``'s semantics:
 
@@ -43,8 +46,9 @@ from brainstate.util import get_unique_name
 from .connectivity import Connectivity, EventMatrix, check_event_input
 from .._kernels.event import stack_csr
 from .delays import DelayLine
+from .ecosystem import adopt_comm
 
-__all__ = ["AlignPostProj", "CurrentProj", "DeltaProj", "FusedProj"]
+__all__ = ["Projection", "AlignPostProj", "CurrentProj", "DeltaProj", "FusedProj"]
 
 _REGISTRY = ("add_current_input",)
 _HOOKS = ("add_before_update", "has_before_update", "get_before_update")
@@ -100,7 +104,47 @@ class _SynOutHook(brainstate.nn.Module):
         self.out.bind_cond(self.syn())
 
 
-class _Projection(brainstate.nn.Module):
+class Projection(brainstate.nn.Module):
+    """Base class of the projections: a module that carries a signal to a postsynaptic group.
+
+    Every lapicque projection (:class:`AlignPostProj`, :class:`CurrentProj`,
+    :class:`DeltaProj`, :class:`FusedProj`, ``align_pre_projection``,
+    ``align_post_projection``) is one, as in brainpy.state.  A subclass that
+    only holds child modules needs no ``update``: calling it calls each direct
+    child module in turn with the same arguments.  In a step, call the
+    projections before the groups they feed (the groups then integrate what
+    the projections delivered).
+
+    Parameters
+    ----------
+    name : str, optional
+        Module name.
+
+    Examples
+    --------
+    >>> import saiunit as u, jax.numpy as jnp, lapicque
+    >>> post = lapicque.LIF(2)
+    >>> class Both(lapicque.Projection):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a = lapicque.DeltaProj(comm=lapicque.EdgeList(1, 2, [0], [0], 1. * u.mV), post=post)
+    ...         self.b = lapicque.DeltaProj(comm=lapicque.EdgeList(1, 2, [0], [1], 2. * u.mV), post=post)
+    >>> Both()(jnp.array([True]))
+    >>> print(post.sum_delta_inputs(0. * u.mV))
+    [1. 2.] mV
+    """
+
+    __module__ = "lapicque"
+
+    def update(self, *args, **kwargs):
+        children = tuple(self.nodes(allowed_hierarchy=(1, 1)).values())
+        if not children:
+            raise ValueError(f"{type(self).__name__}: a Projection without child modules must define update().")
+        for child in children:
+            child(*args, **kwargs)
+
+
+class _Projection(Projection):
     """Shared machinery: modules -> delay -> comm; subclasses deliver the result."""
 
     __module__ = "lapicque"
@@ -113,6 +157,7 @@ class _Projection(brainstate.nn.Module):
                                 f"got {m!r}.")
         self.modules = tuple(modules)
         _check_callable(comm, self.owner, "comm")
+        comm = adopt_comm(comm)  # brainstate's sparse comms on lapicque's event kernel (same edges; else unchanged)
         self.comm = comm
         self.post = post
         self.delay = delay
@@ -337,7 +382,7 @@ class DeltaProj(_Projection):
         self.post.add_delta_input(self.name, y, label=self.label)
 
 
-class FusedProj(brainstate.nn.Module):
+class FusedProj(Projection):
     """Several projections run as one event-driven sparse product per step.
 
     The members keep their synapses, outputs, posts and delays; their

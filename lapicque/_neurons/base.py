@@ -50,7 +50,9 @@ The update order of every model is defined in :meth:`Neuron.update`:
 
 The rooms around it: the reset rule in :mod:`lapicque._neurons.reset`, the
 summed inputs and their non-finite guard in :mod:`lapicque._neurons.inputs`,
-units and the environment's ``dt`` / ``t`` in :mod:`lapicque._core`.
+the unit mode (with units, or unitless where the user gave plain numbers) in
+:mod:`lapicque._neurons.unit_mode`, units and the environment's ``dt`` / ``t`` in
+:mod:`lapicque._core`.
 
 Writing a model
 ---------------
@@ -76,7 +78,7 @@ from .._core.declare import check_in_size
 from .._core.dynamics import Dynamics
 from .._core.environ import dt_ms
 from .._core.errors import ParameterError
-from .._core.units import DIMENSIONLESS, format_value, mV, to_mantissa
+from .._core.units import format_value
 from .inputs import InputSum
 from .reset import reset_potential
 from .states import NeuronStates
@@ -243,7 +245,7 @@ class Neuron(NeuronStates, InputSum, Dynamics):
             getattr(self, n, None), brainstate.State)}
         s = self._states_from_args(**given)
         thr = jnp.broadcast_to(self._threshold(s, self._params()), jnp.shape(next(iter(s.values()), 0.)))
-        return u.Quantity(thr, unit=mV)
+        return self._with_unit(thr, self._V_UNIT)
 
     def _states_from_args(self, **given):
         """Mantissa state dict for get_spike(..), using current values where not given."""
@@ -252,8 +254,7 @@ class Neuron(NeuronStates, InputSum, Dynamics):
             spec = self._STATES[name]
             if value is None:
                 value = self._state_value(name)
-            s[name] = value if spec.unit is DIMENSIONLESS else to_mantissa(
-                value, spec.unit, f"argument '{name}'", type(self).__name__)
+            s[name] = self._mantissa(value, spec.unit, f"argument '{name}'")
         return s
 
     # ------------------------------------------------------------------
@@ -308,7 +309,7 @@ class Neuron(NeuronStates, InputSum, Dynamics):
             time scales (see :mod:`lapicque._neurons.timestep`).
         """
         s = self._read_states()
-        dt = dt_ms()
+        dt = dt_ms(type(self).__name__, plain=self.unitless)
         p = self._params()
         check_time_step(self, dt)
         spk = self._since_start(self._spike(s, p))

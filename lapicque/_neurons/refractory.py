@@ -81,7 +81,7 @@ class Refractory:
         n_ref = refractory_steps(p["tau_ref"], dt)
         s["ref_steps_left"] = jnp.where(spiking, jnp.maximum(n_ref - 1, 0), jnp.maximum(left - 1, 0))
         last = s_reset["last_spike_time"]
-        s["last_spike_time"] = jnp.where(spiking, jnp.asarray(t_ms(), dtype=last.dtype), last)
+        s["last_spike_time"] = jnp.where(spiking, jnp.asarray(t_ms(type(self).__name__, plain=self.unitless), dtype=last.dtype), last)
         if "refractory" in s:
             s["refractory"] = jnp.logical_or(held, spiking)
         return s

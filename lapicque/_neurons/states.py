@@ -20,9 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 import saiunit as u
 
-from .._core.declare import Declared, StateSpec
+from .._core.declare import StateSpec
 from .._core.errors import ParameterError, StateNotInitializedError
-from .._core.units import DIMENSIONLESS, format_value, to_mantissa
+from .._core.units import format_value, to_mantissa
+from .unit_mode import UnitMode
 
 __all__ = ["NeuronStates", "neuron_of"]
 
@@ -53,7 +54,7 @@ def _check_precision(owner: str):
             f"brainstate.environ.set(precision=32) (or 64 for float64).")
 
 
-class NeuronStates(Declared):
+class NeuronStates(UnitMode):
     """Mixin of :class:`~lapicque.Neuron`: its states from the table, the ``started`` flag, state dicts."""
 
     def init_state(self, batch_size: Optional[int] = None, **kwargs):
@@ -119,14 +120,12 @@ class NeuronStates(Declared):
                 f"`.init_state()` (or `brainstate.nn.init_all_states(model)`) before update().")
         out = {}
         for name, spec in self._state_table().items():
-            v = getattr(self, name).value
-            out[name] = v if spec.unit is DIMENSIONLESS else to_mantissa(v, spec.unit, name, type(self).__name__)
+            out[name] = self._mantissa(getattr(self, name).value, spec.unit, f"state '{name}'")
         return out
 
     def _write_states(self, s: Dict[str, jax.Array]):
         for name, spec in self._state_table().items():
-            v = s[name]
-            getattr(self, name).value = v if spec.unit is DIMENSIONLESS else u.Quantity(v, unit=spec.unit)
+            getattr(self, name).value = self._with_unit(s[name], spec.unit)
 
     def _state_value(self, name):
         st = getattr(self, name, None)
@@ -200,7 +199,7 @@ class NeuronStates(Declared):
     def _prepare_loaded(self, name, spec: StateSpec, value):
         """Check one loaded state against the table; return (current State or None, value)."""
         owner = type(self).__name__
-        arr = to_mantissa(value, spec.unit, f"state '{name}'", f"{owner}.load_state_dict")
+        arr = to_mantissa(value, spec.unit, f"state '{name}'", f"{owner}.load_state_dict", plain=self.unitless)
         current = getattr(self, name, None)
         if isinstance(current, brainstate.State):
             want_shape = tuple(jnp.shape(current.value))
@@ -215,4 +214,4 @@ class NeuronStates(Declared):
         dtype = (u.get_mantissa(current.value).dtype if isinstance(current, brainstate.State)
                  else spec.dtype or brainstate.environ.dftype())
         arr = arr.astype(dtype)
-        return current, (arr if spec.unit is DIMENSIONLESS else u.Quantity(arr, unit=spec.unit))
+        return current, self._with_unit(arr, spec.unit)

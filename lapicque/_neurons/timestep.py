@@ -90,12 +90,17 @@ def _time_scales(model):
     return out
 
 
+#: relative slack of the comparison: parameters held in float32 are off their decimal by up to 6e-8
+FLOAT32_SLACK = 1e-6
+
+
 def coarse_time_step_reasons(model, dt_ms: float) -> List[str]:
     """Why ``dt_ms`` is coarse for ``model`` (an empty list when it is not)."""
     reasons = []
     for what, tau in _time_scales(model):
-        if dt_ms > tau / RESOLUTION:
-            reasons.append(f"dt = {dt_ms:g} ms is more than {what} / {RESOLUTION:g} = {tau / RESOLUTION:g} ms")
+        limit = tau / RESOLUTION
+        if dt_ms > limit * (1. + FLOAT32_SLACK):  # 1/k1 for k1 = 0.1/ms in float32 is 9.9999998 ms, not above 10
+            reasons.append(f"dt = {dt_ms:g} ms is more than {what} / {RESOLUTION:g} = {limit:.4g} ms")
     if "tau_ref" in getattr(model, "_PARAMS", {}):
         ref = _concrete_ms(model, "tau_ref")
         if ref is not None:

@@ -13,7 +13,7 @@ import pytest
 import saiunit as u
 
 import lapicque
-from lapicque._network.delays import delay_steps
+from lapicque._core.delay_rule import delay_steps
 from tolerances import SYN_EXACT_RTOL
 
 DT = 0.1  # ms

@@ -5,6 +5,8 @@ Construction errors are ``lapicque.ParameterError`` (a ``ValueError``) for bad v
 ``TypeError`` for a wrong or missing physical unit (lapicque never guesses units).
 """
 
+import inspect
+
 import brainstate
 import jax.numpy as jnp
 import numpy as np
@@ -15,9 +17,6 @@ import lapicque as lq
 import registry
 
 pytestmark = pytest.mark.usefixtures("isolated_environ")
-
-
-
 
 
 def _params(name):
@@ -76,18 +75,44 @@ def test_wrong_physical_dimension(name, param):
     _assert_message(ei, f"'{param}'", _dim_word(unit), name)
 
 
+def _another_dimensional(name, param):
+    """Another dimensional parameter of the model, with its default quantity (to mix with a plain ``param``)."""
+    sig = inspect.signature(lq.MODELS[name].__init__).parameters
+    for other, spec in _params(name):
+        if other != param and spec.unit is not None and isinstance(sig[other].default, u.Quantity):
+            return other, sig[other].default * 1.  # a new object: the default itself does not vote
+    return None, None
+
+
 @pytest.mark.parametrize("name,param", DIMENSIONAL)
-def test_plain_float_for_dimensional_parameter(name, param):
-    unit = _spec(name, param).unit
+def test_plain_float_mixed_with_quantities_is_refused(name, param):
+    """A plain number beside quantities is a mistake (unitless mode needs every dimensional parameter plain)."""
+    other, value = _another_dimensional(name, param)
+    if other is None:
+        pytest.skip(f"{name} has no other dimensional parameter")
     with pytest.raises(TypeError) as ei:
-        lq.MODELS[name](4, **{param: 1.0})
-    _assert_message(ei, f"'{param}'", _dim_word(unit), "u.")  # says how: multiply by a unit
+        lq.MODELS[name](4, **{param: 1.0, other: value})
+    _assert_message(ei, param, other, "plain number", "u.")  # says how: units everywhere, or none
 
 
-def test_plain_array_for_dimensional_parameter():
+@pytest.mark.parametrize("name,param", DIMENSIONAL)
+def test_plain_float_alone_runs_unitless_and_refuses_a_quantity_dt(name, param):
+    """Plain numbers only: the neuron runs without units (as brainpy.state); a quantity dt is then named."""
+    default = inspect.signature(lq.MODELS[name].__init__).parameters[param].default
+    value = float(default.to_decimal(_spec(name, param).unit)) if isinstance(default, u.Quantity) else 1.0
+    neuron = lq.MODELS[name](4, **{param: value})  # the default's number, in the canonical unit
+    assert neuron.unitless
+    brainstate.environ.set(dt=0.1 * u.ms, t=0. * u.ms)
+    neuron.init_state()
     with pytest.raises(TypeError) as ei:
-        lq.LIF(3, tau=np.array([5., 6., 7.]))
-    _assert_message(ei, "'tau'", "time")
+        neuron.update(0.)
+    _assert_message(ei, "dt", "plain number")
+
+
+def test_plain_array_mixed_with_a_quantity_is_refused():
+    with pytest.raises(TypeError) as ei:
+        lq.LIF(3, tau=np.array([5., 6., 7.]), V_th=1. * u.mV)
+    _assert_message(ei, "tau", "V_th", "plain number")
 
 
 # ----------------------------------------------------------------------------------------

@@ -432,3 +432,13 @@ def test_float32_exprel_and_its_derivative_match_float64():
     np.testing.assert_allclose(got, phi, rtol=EXPREL_F32_RTOL, atol=0)
     got_d = np.asarray(jax.vmap(jax.grad(exprel))(jnp.asarray(z)))
     np.testing.assert_allclose(got_d, dphi, rtol=EXPREL_F32_RTOL, atol=0)
+
+
+def test_coarse_dt_warning_compares_the_written_numbers():
+    """dt = 1 ms is not coarse for 1/k1 = 10 ms (k1 = 0.1/ms in float32 is 9.9999998 ms); 1.5 ms is, and the
+    message shows the limit it was compared with."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lq.CoarseTimeStepWarning)
+        lq.simulate(lq.Gif(1, k1=0.1 / u.ms), 1. * u.mA, 10. * u.ms, dt=1. * u.ms)
+    with pytest.warns(lq.CoarseTimeStepWarning, match=r"dt = 1.5 ms is more than 1/k1 / 10 = 1 ms"):
+        lq.simulate(lq.Gif(1, k1=0.1 / u.ms), 1. * u.mA, 15. * u.ms, dt=1.5 * u.ms)
