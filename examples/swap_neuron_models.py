@@ -77,4 +77,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ModuleNotFoundError as e:  # an optional extra: one line saying what to install
+        raise SystemExit(f"swap_neuron_models.py: {e}")

@@ -64,8 +64,13 @@ def load_data(seed: int = 0, test_size: float = 0.2):
     Returns ``(x_train, y_train, x_test, y_test)`` as numpy arrays; ``x`` has
     shape ``(n, 64)`` (float32), ``y`` holds the labels 0..9 (int32).
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ModuleNotFoundError as e:  # not installed by `make demo` (the plot extra only)
+        raise ModuleNotFoundError(f"No module named {e.name!r}: the digits examples need scikit-learn (the data set "
+                                  "and its split), from the examples extra: pip install -e '.[examples]' (or "
+                                  "`make train`, which installs it)", name=e.name) from None
 
     digits = load_digits()
     x = (digits.data / 16.).astype(np.float32)
@@ -290,4 +295,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ModuleNotFoundError as e:  # an optional extra: one line saying what to install
+        sys.exit(f"{sys.argv[0]}: {e}")

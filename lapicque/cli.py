@@ -4,11 +4,13 @@ Usage::
 
     lapicque --version
     lapicque list [MODEL]
-    lapicque run MODEL [--set NAME=VALUE ...] [--current 2mA | A:B --n N] [--input PROTOCOL ...]
+    lapicque presets [NAME]
+    lapicque run MODEL [--preset NAME] [--set NAME=VALUE ...] [--current 2mA | A:B --n N] [--input PROTOCOL ...]
                  [--duration 200ms] [--dt 0.1ms] [--record V,w] [--out run.npz|run.csv]
                  [--plot FILE.png] [--json FILE] [--config run.toml] [--no-progress]
+    lapicque run --preset NAME[:PATTERN] [--current 200pA] ...
     lapicque fi MODEL --from 0mA --to 10mA [--steps 21] [--duration 1000ms] [--dt 0.1ms]
-                [--transient 0ms] [--set NAME=VALUE ...] [--plot FILE.png] [--json FILE]
+                [--transient 0ms] [--preset NAME] [--set NAME=VALUE ...] [--plot FILE.png] [--json FILE]
     lapicque patterns [NAME | adex | gif] [--plot FILE.png]
     lapicque demo [--out DIR] [--quick]
 
@@ -20,6 +22,13 @@ default), ``step``, ``pulses`` (``--width``, ``--period``), ``ramp`` (0 at
 ``--sigma`` and correlation time ``--tau-noise``, reproducible with
 ``--seed``).  ``--current A:B`` with ``--n N`` spreads the amplitude evenly
 over ``N`` neurons, for every protocol.
+
+The models keep the reference's defaults (``R = 1 ohm``: currents in mA).
+``--preset`` gives a model published, physiological parameters instead
+(:mod:`lapicque.presets`; ``lapicque presets`` lists them), and ``run`` and
+``fi`` print a ``lapicque: warning:`` line before a run that the parameters
+make silent (``R*I`` cannot move ``V`` a measurable part of the way to
+threshold) or spurious (``V`` starts at or above threshold).
 
 ``--config run.toml`` reads the same options from a TOML file (keys are the
 option names without dashes, ``[set]`` a table of parameters); options on the
@@ -116,31 +125,45 @@ def _version() -> str:
 # sub-commands
 # --------------------------------------------------------------------------
 def cmd_list(args) -> int:
-    from ._cli import values as cv
-    models = cv.models()
-    names = [cv.model_class(args.model).__name__] if args.model else list(models)
-    kind_words = cv.kind_words()
+    """The models, from static data (:mod:`lapicque._cli.catalog`): no JAX is imported, so it answers at once."""
+    from ._cli import catalog
+    names = [catalog.model_name(args.model)] if args.model else list(catalog.MODELS)
     if not args.model:
         print(f"{len(names)} models. Defaults are shown as the command line writes them; "
               f"change them with `lapicque run MODEL --set NAME=VALUE`.\n")
     for name in names:
-        cls = models[name]
-        doc = (cls.__doc__ or "").strip().splitlines()
-        print(f"{name} -- {doc[0] if doc else ''}")
-        for info in cv.model_parameters(cls):
-            desc = kind_words.get(info.kind, info.kind)
-            if info.role == "initial value":
-                desc = f"initial value ({desc})"
-            elif info.kind in ("choice", "bool"):
-                desc = info.role
-            if info.constraint == "positive":
-                desc += ", > 0"
-            elif info.constraint == "nonnegative":
-                desc += ", >= 0"
-            print(f"    {info.name:<17} {cv.format_default(info):<10} {desc}")
-        states = cv.model_states(cls)
-        print(f"    states: {', '.join(f'{n} ({what})' for n, what in states)}\n")
+        print("\n".join(catalog.lines(name)))
+    from .presets import PRESETS
+    if args.model:
+        fits = [p.name for p in PRESETS.values() if names[0] in p.models]
+        if fits:
+            print(f"presets: {', '.join(fits)} (`lapicque presets`; run with --preset NAME)")
+        return 0
+    print("Physiological presets (published parameters in pA, MOhm, mV; `lapicque presets` for the values):")
+    _print_columns([(f"--preset {p.name}", ", ".join(p.models), p.title) for p in PRESETS.values()])
     return 0
+
+
+def cmd_presets(args) -> int:
+    """Every preset: its source, the models it fits, its values and a command that makes it fire."""
+    from .presets import PRESETS
+    chosen = [_preset(args.name)[0]] if args.name else list(PRESETS.values())
+    if not args.name:
+        print("Physiological presets: `lapicque run [MODEL] --preset NAME`; --set NAME=VALUE overrides a value. "
+              "In Python: lapicque.presets.NAME(n).\n")
+    for preset in chosen:
+        print("\n".join(preset.describe()) + "\n")
+    return 0
+
+
+def _print_columns(rows, indent: str = "  ") -> None:
+    """Rows of text cells, each column as wide as its widest cell (the last column left ragged)."""
+    rows = [tuple(str(c) for c in r) for r in rows]
+    if not rows:
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print(indent + "  ".join([c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]).rstrip())
 
 
 def _record_arg(text: Optional[str], model, plot: bool):
@@ -193,8 +216,7 @@ def _run_plan(args):
     from types import SimpleNamespace
     from ._cli import values as cv
 
-    cls = cv.model_class(args.model)
-    sets = cv.parse_sets(cls, args.set)
+    cls, sets = _model_and_sets(args)
     amplitude = cv.current_arg(args.current, args.n)
     duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
     dt = cv.quantity_option(args.dt, "time", "--dt", "positive")
@@ -221,6 +243,58 @@ def _run_plan(args):
                            time_varying=time_varying)
 
 
+def _model_and_sets(args):
+    """The model class and its constructor arguments: the ``--preset``'s values, then ``--set`` over them."""
+    from ._cli import values as cv
+    cls = cv.model_class(args.model)
+    sets: Dict[str, Any] = {}
+    if args.preset:
+        preset, pattern = _preset(args.preset)
+        try:
+            sets.update(preset.parameters(pattern, cls.__name__))
+        except ValueError as e:
+            raise CLIError(f"--preset: {e}") from None
+    sets.update(cv.parse_sets(cls, args.set))
+    return cls, sets
+
+
+def _preset(text: str):
+    """``--preset NAME[:PATTERN]`` as ``(Preset, pattern)``, or a :class:`CLIError` listing the presets."""
+    from .presets import get
+    try:
+        preset, pattern = get(text)
+        preset.pattern(pattern)  # an unknown pattern is refused here, by name
+    except ValueError as e:
+        raise CLIError(f"--preset: {e}") from None
+    return preset, pattern
+
+
+def _preset_current(text: str) -> str:
+    """The current a ``--preset`` run gets without ``--current``: the pattern's published step, or the preset's."""
+    preset, pattern = _preset(text)
+    p = preset.pattern(pattern)
+    if p is None:
+        return preset.suggested_current
+    if len(p.protocol) != 1:
+        raise CLIError(f"run --preset {text}: the published input of pattern {p.key} changes over time; give "
+                       f"--current (and --input), or run it as published with `lapicque patterns {p.key}`")
+    return f"{p.protocol[0][0]:g}{p.current_unit}"
+
+
+def _drive_warnings(model, peak_mA, what: str) -> List[str]:
+    """:func:`lapicque.presets.check` as the command line says it (``--set``/``--current`` remedies)."""
+    import numpy as np
+    import saiunit as u
+    from .presets import check
+    peak = u.Quantity(np.asarray(peak_mA, dtype=np.float64), unit=u.mA)
+    messages = check(model, peak, cli=True)
+    if what == "fi":
+        messages = [m.replace("(--current ", "(--to ") for m in messages]
+    for m in messages:
+        print(f"lapicque: warning: {what}: {m}", file=sys.stderr)
+    return messages
+
+
 def _check_out(path: Optional[str], n: int, n_samples: int, n_traces: int) -> None:
     """Refuse an ``--out`` file the result cannot be saved to, before the run rather than after it."""
     if not path:
@@ -235,9 +309,23 @@ def _check_out(path: Optional[str], n: int, n_samples: int, n_traces: int) -> No
 
 
 def cmd_run(args) -> int:
+    import warnings
+    import numpy as np
     from ._engine.simulate import simulate
+    from .presets import DriveWarning
 
     plan = _run_plan(args)
+    # the largest current the protocol can give (the noise counted at 3 sigma)
+    peak = np.abs(plan.amp) + abs(float(plan.protocol.offset)) + 3 * abs(float(plan.protocol.sigma or 0.0))
+    _drive_warnings(plan.model, peak, "run")
+    with warnings.catch_warnings():  # said above, as the command line says it
+        warnings.simplefilter("ignore", DriveWarning)
+        return _run_and_report(plan, args)
+
+
+def _run_and_report(plan, args) -> int:
+    from ._engine.simulate import simulate
+
     res = simulate(plan.model, plan.current, plan.duration, plan.dt, record=plan.record,
                    record_every=args.record_every, time_varying=plan.time_varying,
                    progress=_progress(args, plan.n_steps, args.n))
@@ -332,7 +420,7 @@ def _run_summary(res, model, args, protocol, record) -> Dict[str, Any]:
     rates = np.asarray(res.rate.mantissa).reshape(-1)
     dt_ms = float(np.asarray(res.dt.to_decimal(u.ms)))
     return {
-        "model": type(model).__name__,
+        "model": type(model).__name__, "preset": args.preset,
         "parameters": cv.used_parameters(model),
         "overrides": list(dict.fromkeys(s.partition("=")[0].strip() for s in args.set)),
         "n": args.n, "current": args.current, "protocol": protocol.describe(),
@@ -361,8 +449,7 @@ def cmd_fi(args) -> int:
     from . import plot as lplot
     from .analysis import fi_curve
 
-    cls = cv.model_class(args.model)
-    sets = cv.parse_sets(cls, args.set)
+    cls, sets = _model_and_sets(args)
     lo = cv.quantity_option(args.from_, "current", "--from")
     hi = cv.quantity_option(args.to, "current", "--to")
     duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
@@ -377,8 +464,14 @@ def cmd_fi(args) -> int:
     currents = u.Quantity(np.linspace(float(lo.mantissa), float(hi.mantissa), args.steps).astype(np.float32),
                           unit=u.mA)
     model = cv.build_model(cls, args.steps, sets)
-    rates = fi_curve(model, currents, duration, dt, transient=transient if float(transient.mantissa) else None,
-                     progress=_progress(args, n_steps, args.steps))
+    import warnings
+    from .presets import DriveWarning
+    _drive_warnings(model, np.abs(np.asarray(currents.mantissa, dtype=np.float64)), "fi")
+    with warnings.catch_warnings():  # said above, as the command line says it
+        warnings.simplefilter("ignore", DriveWarning)
+        rates = fi_curve(model, currents, duration, dt,
+                         transient=transient if float(transient.mantissa) else None,
+                         progress=_progress(args, n_steps, args.steps))
     I, r = np.asarray(currents.mantissa), np.asarray(rates.to_decimal(u.Hz))
     print(f"{cls.__name__}: f-I curve, {args.steps} currents from {args.from_} to {args.to}, "
           f"{cv.format_quantity(duration, 'time')} each at dt = {cv.format_quantity(dt, 'time')}")
@@ -403,19 +496,26 @@ def cmd_fi(args) -> int:
 
 
 def cmd_patterns(args) -> int:
+    import warnings
+    from .presets import DriveWarning
+    with warnings.catch_warnings():  # the published initial states are deliberate (Gif H starts at V = V_th)
+        warnings.simplefilter("ignore", DriveWarning)
+        return _patterns(args)
+
+
+def _patterns(args) -> int:
     from . import patterns
     if not args.name:
         print("Published firing patterns (run one with `lapicque patterns KEY`, a family with "
               "`lapicque patterns adex|gif`):")
-        for row in patterns.table():
-            print(f"  {row['family']:<5} {row['key']:<14} {row['name']}")
+        _print_columns([(row["family"], row["key"], row["name"]) for row in patterns.table()])
         return 0
     if args.name in ("adex", "gif"):
         path = args.plot or f"patterns_{args.name}.png"
         results = patterns.run_all(args.name, precision="auto")
-        for row in patterns.summary(results):
-            print(f"  {row['key']:<14} {row['name']:<32} {row['n_spikes']:>4} spikes  "
-                  f"{'confirmed' if row['passed'] else 'NOT confirmed'}: {row['label']}")
+        _print_columns([(row["key"], row["name"], f"{row['n_spikes']:>4} spikes",
+                         f"{'confirmed' if row['passed'] else 'NOT confirmed'}: {row['label']}")
+                        for row in patterns.summary(results)])
         patterns.gallery(args.name, path, results=results)
         print(f"wrote {path}")
         return 0
@@ -440,8 +540,12 @@ def cmd_demo(args) -> int:
     import time
     from ._cli.demo_network import network_section
     from .report import run_demo
+    import warnings
+    from .presets import DriveWarning
     t_start = time.time()
-    files = run_demo(args.out, quick=args.quick, log=print, extra_sections=[network_section])
+    with warnings.catch_warnings():  # the report runs the reference's defaults and the published patterns on purpose
+        warnings.simplefilter("ignore", DriveWarning)
+        files = run_demo(args.out, quick=args.quick, log=print, extra_sections=[network_section])
     print(f"wrote {len(files)} files to {os.path.abspath(args.out)} in {time.time() - t_start:.0f} s; "
           f"open {os.path.join(os.path.abspath(args.out), 'index.html')}")
     return 0
@@ -558,6 +662,8 @@ def _add_run(sub):
                        description="Simulate one model. Options can also come from --config FILE.toml.")
     q.add_argument("model", nargs="?", help="model name, e.g. LIF (see `lapicque list`)")
     q.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
+    q.add_argument("--preset", metavar="NAME", help="published parameters, e.g. brette2007 or naud2008:adaptation "
+                   "(see `lapicque presets`; --set overrides them; gives the model when none is named)")
     q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="set a parameter, e.g. --set tau=10ms (repeatable)")
     q.add_argument("--current", default=None, help="amplitude, e.g. 500pA, or A:B spread over --n neurons")
@@ -600,6 +706,7 @@ def _add_fi(sub):
     q.add_argument("--duration", default="1000ms", help="simulated time per current (default 1000ms)")
     q.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
     q.add_argument("--transient", default="0ms", help="ignore spikes before this time (default 0ms)")
+    q.add_argument("--preset", metavar="NAME", help="published parameters, e.g. brette2007 (see `lapicque presets`)")
     q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
     q.add_argument("--plot", metavar="FILE.png", help="write the f-I curve figure")
     q.add_argument("--json", metavar="FILE", help="write currents, rates and parameters as JSON")
@@ -612,10 +719,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lapicque", description="Integrate-and-fire neuron models (JAX, brainpy.state API).",
                 epilog="Quantities are written with units, e.g. 500pA, 0.1ms, -65mV, 10Mohm, 2nS, 0.07/mV.")
     p.add_argument("--version", action="version", version=f"lapicque {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="{list,run,fi,patterns,demo}", parser_class=_Parser)
-    q = sub.add_parser("list", help="the models with their parameters, defaults, units and states")
+    sub = p.add_subparsers(dest="command", metavar="{list,presets,run,fi,patterns,demo}", parser_class=_Parser)
+    q = sub.add_parser("list", help="the models with their parameters, defaults, units and states; the presets")
     q.add_argument("model", nargs="?", help="show only this model")
     q.set_defaults(func=cmd_list)
+    q = sub.add_parser("presets", help="physiological parameter sets from the literature (run --preset NAME)")
+    q.add_argument("name", nargs="?", help="show only this preset, e.g. brette2007")
+    q.set_defaults(func=cmd_presets)
     _add_run(sub)
     _add_fi(sub)
     q = sub.add_parser("patterns", help="run and plot a published firing pattern (Naud 2008, Mihalas 2009)")
@@ -666,6 +776,12 @@ def _parse(parser, argv: List[str]):
         rest = argv[argv.index(args.command) + 1:]
         lead = [args.command] + ([model] if model and not args.model else [])
         args = parser.parse_args(lead + _glue_negative_values(extra) + rest)
+    if args.command in ("run", "fi") and args.preset:
+        preset, _ = _preset(args.preset)
+        if not args.model:
+            args.model = preset.model
+        if args.command == "run" and args.current is None:
+            args.current = _preset_current(args.preset)
     if args.command in ("run", "fi") and not args.model:
         raise CLIError(f"{args.command}: give a model (e.g. LIF), on the command line or as model = ... in --config")
     if args.command == "run" and args.current is None:

@@ -226,7 +226,10 @@ def raster(spikes, ax=None, *, dt=None, t0=0. * u.ms, neurons: Optional[Sequence
     """
     from ._results.events import as_events
 
-    steps, neur, n_steps, shape, dt_ms, t0_ms = as_events(spikes, dt, t0)
+    try:
+        steps, neur, n_steps, shape, dt_ms, t0_ms = as_events(spikes, dt, t0)
+    except TypeError as e:  # a network's result, or a raw raster without its dt
+        raise TypeError(f"plot.raster: {e}") from None
     M = int(np.prod(shape, dtype=np.int64))
     t = t0_ms + (steps + 1.0) * dt_ms
     if neurons is not None:

@@ -263,6 +263,7 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
                                                            dt_ms, duration)
     if not init and batch_size is not None:
         raise ValueError("simulate: batch_size only applies with init=True.")
+    _check_update_signature(model, current is not None)  # before any state is touched
     with brainstate.environ.context(dt=dt_ms * u.ms):
         if devices is not None:
             make_mesh(devices)  # argument errors before any work
@@ -283,7 +284,11 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
         for p in pops:  # on concrete parameters, before they become arguments of the compiled run
             if isinstance(p.node, Neuron):
                 check_time_step(p.node, dt_ms)
-        drive = _args.prepare_current(current, n_steps, pops[0].shape if single else None, time_varying)
+        if single and isinstance(model, Neuron):  # a silent or spurious run's cause, once (lapicque.presets.check)
+            from ..presets import warn_drive
+            warn_drive(model, current, stacklevel=4)
+        unit = model.input_unit if single and isinstance(model, Neuron) else u.mA
+        drive = _args.prepare_current(current, n_steps, pops[0].shape if single else None, time_varying, unit)
         n_neurons = max(sum(p.size for p in pops), 1)
         bar = want_progress(progress, n_steps, n_neurons)
         cfg = RunConfig(n_steps=n_steps, dt_ms=dt_ms, kind=drive.name, record=record, record_every=record_every,
@@ -291,6 +296,41 @@ def prepare(model, current, duration, dt=None, record=("spike",), *, record_ever
                         heartbeat=heartbeat_steps(n_steps, n_neurons, bar) if bar or not layout.is_sharded else 0,
                         packed=layout.is_sharded or (spikes == "dense" and n_neurons >= 64), single=single)
     return _Run(tree, cfg, layout, pops, traces, drive, t0_ms, before)
+
+
+def _check_update_signature(model, with_input: bool) -> None:
+    """A module whose ``update`` cannot take what simulate passes: say what it passes and how to write it.
+
+    Each step calls ``model.update()`` when ``current`` is None, and
+    ``model.update(x)`` (``x`` the step's input) otherwise; the time is
+    ``brainstate.environ.get('t')``, not an argument.
+    """
+    import inspect
+    update = getattr(model, "update", None)
+    if update is None or not callable(update):
+        return
+    try:
+        sig = inspect.signature(update)
+    except (TypeError, ValueError):  # a builtin or a wrapper without a signature: not checked
+        return
+    try:
+        sig.bind(None) if with_input else sig.bind()
+    except TypeError:
+        pass
+    else:
+        return
+    name = type(model).__name__
+    params = ", ".join(["self", *sig.parameters])
+    if with_input:
+        passed = "model.update(x) with one argument, the step's input (the current you gave)"
+        fix = f"write it as `def update(self, x):` (x: the input of the step)"
+    else:
+        passed = "model.update() with no argument (current=None: the network drives itself)"
+        fix = (f"write it as `def update(self):`, or give the argument a default (`def update(self, x=None):`), "
+               f"or pass a current for it: simulate(net, current, duration)")
+    raise TypeError(f"simulate: {name}.update({params}) cannot be called as simulate calls it. Each step, simulate "
+                    f"calls {passed}; the time is not passed: read it inside with t = brainstate.environ.get('t') "
+                    f"(and the step with brainstate.environ.get_dt()). So {fix}.")
 
 
 def _is_batched(model, shape) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import saiunit as u
 
@@ -28,11 +30,32 @@ def _raster(spikes, dt, t0):
     return arr.reshape(arr.shape[0], -1) > 0, shape, time_ms(dt, "dt"), time_ms(t0, "t0")
 
 
+def _network_message(res) -> str:
+    """What to pass instead of a network's result: one of its populations' results."""
+    names = list(res.keys())
+    first = names[0] if names else "pop"
+    return (f"this is the result of a network ({type(res).__name__}), one result per population "
+            f"({', '.join(repr(n) for n in names) or 'none'}): pass one population's result, e.g. "
+            f"res[{first!r}] (a SimulationResult, which carries its own dt).")
+
+
 def as_events(spikes, dt, t0):
-    """Return (steps, neurons, n_steps, shape, dt_ms, t0_ms) for a result or a raster."""
+    """Return (steps, neurons, n_steps, shape, dt_ms, t0_ms) for a result or a raster.
+
+    Examples
+    --------
+    >>> class Net(dict):  # a mapping of population results, as NetworkResult is
+    ...     pass
+    >>> as_events(Net(pop=None, exc=None), None, 0. * u.ms)
+    Traceback (most recent call last):
+    ...
+    TypeError: this is the result of a network (Net), one result per population ('pop', 'exc'): pass one ...
+    """
     if isinstance(spikes, SimulationResult):
         steps, neurons = spikes.spike_steps
         return steps, neurons, spikes.n_steps, spikes.shape, spikes.dt_ms, spikes.t0_ms
+    if isinstance(spikes, Mapping) or type(spikes).__name__ == "NetworkResult":
+        raise TypeError(_network_message(spikes))
     raster, shape, dt_ms, t0_ms = _raster(spikes, dt, t0)
     steps, neurons = np.nonzero(raster)
     return steps, neurons, raster.shape[0], shape, dt_ms, t0_ms

@@ -454,7 +454,18 @@ def _damaged_npz(who: str, path: str, e: Exception) -> ValueError:
 def load_result(path, make):
     """Read a result written by :func:`save_result` (every entry checked, see :func:`result_from_arrays`)."""
     arrays = read_npz(path, "SimulationResult.load")
-    return result_from_arrays(arrays, make, where=f"SimulationResult.load: {os.fspath(path)!r}")
+    where = f"SimulationResult.load: {os.fspath(path)!r}"
+    if "header" not in arrays and "populations" in arrays:  # written by NetworkResult.save
+        try:
+            names = _population_names(arrays, where)
+        except ValueError:
+            names = []
+        first = names[0] if names else "E"
+        raise ValueError(f"{where} holds the result of a network (populations: "
+                         f"{', '.join(repr(n) for n in names) or 'none'}), written by NetworkResult.save: read it "
+                         f"with lapicque.NetworkResult.load(path), and one population with "
+                         f"lapicque.NetworkResult.load(path)[{first!r}]")
+    return result_from_arrays(arrays, make, where=where)
 
 
 # --------------------------------------------------------------------------
@@ -475,14 +486,40 @@ def _pq_unit(unit):
         return (pq.Quantity(float(unit.magnitude), expr or "dimensionless")).simplified
 
 
+def _grid_decimals(*values_ms: float) -> Optional[int]:
+    """Decimals that write ``values_ms`` exactly (0.1 -> 1, 0.025 -> 3); ``None`` if none up to 12 do."""
+    for d in range(13):
+        if all(abs(round(v, d) - v) <= 1e-9 * max(abs(v), 1e-12) for v in values_ms):
+            return d
+    return None
+
+
+def grid_ms(t0_ms: float, dt_ms: float, steps):
+    """The end of step ``steps`` on the time grid, in float64 ms: ``t0 + (steps + 1) dt``, free of float noise.
+
+    The times are computed from the step index in float64 (not taken from float32 times) and rounded
+    to the decimals of ``dt`` and ``t0``, so that step 33 at dt = 0.1 ms is 3.4 ms, not 3.4000001.
+
+    Examples
+    --------
+    >>> grid_ms(0.0, 0.1, np.array([33, 69])).tolist(), grid_ms(0.0, 0.025, 138).tolist()
+    ([3.4, 7.0], 3.475)
+    """
+    t = float(t0_ms) + (np.asarray(steps, dtype=np.float64) + 1.0) * float(dt_ms)
+    d = _grid_decimals(float(dt_ms), float(t0_ms))
+    return t if d is None else np.round(t, d)
+
+
 def to_neo_segment(result, name: Optional[str] = None):
     """One ``neo.Segment``: a ``SpikeTrain`` per neuron and an ``AnalogSignal`` per trace."""
     import neo
     import quantities as pq
 
-    t0, t_end = result.t0_ms, result.t0_ms + result.n_steps * result.dt_ms
+    t0, t_end = grid_ms(result.t0_ms, result.dt_ms, -1), grid_ms(result.t0_ms, result.dt_ms, result.n_steps - 1)
     seg = neo.Segment(name=name or "lapicque run", description=repr(result))
-    times = [np.asarray(x.to_decimal(u.ms), np.float64) for x in result.spike_times]
+    result.spike_times  # noqa: B018 - the same checks and errors as the result's own spike times
+    steps, offsets = result._steps_by_neuron()
+    times = np.split(grid_ms(result.t0_ms, result.dt_ms, steps), offsets[1:-1])
     for i, t in enumerate(times):
         seg.spiketrains.append(neo.SpikeTrain(t, units=pq.ms, t_start=t0 * pq.ms, t_stop=t_end * pq.ms,
                                               sampling_period=result.dt_ms * pq.ms, name=f"neuron {i}",
@@ -494,7 +531,7 @@ def to_neo_segment(result, name: Optional[str] = None):
         # sample j is at t0 + (j + 1) k dt
         seg.analogsignals.append(neo.AnalogSignal(arr, units=_pq_unit(unit), name=tname,
                                                   sampling_period=k * result.dt_ms * pq.ms,
-                                                  t_start=(t0 + k * result.dt_ms) * pq.ms))
+                                                  t_start=grid_ms(result.t0_ms, result.dt_ms, k - 1) * pq.ms))
     return seg
 
 

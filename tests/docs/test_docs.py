@@ -3,11 +3,15 @@
 How a page's code is checked (the README's blocks too, see test_readme.py, which uses the helpers here):
 
 * a ```python block without ``>>>`` prompts is a script: it runs alone in a fresh Python process (copying it
-  into a file works), and each ``# -> text`` comment shows one line it prints: what it prints must be exactly
-  the lines shown, in order, compared as doctest compares (ELLIPSIS and NORMALIZE_WHITESPACE, as in the
-  package doctests); a block that prints nothing shows nothing;
+  into a file works; time limit SCRIPT_TIMEOUT, and the blocks that take more than 30 s are marked slow),
+  and each ``# -> text`` comment shows one line it prints: what it prints must be exactly the lines shown, in
+  order, compared as doctest compares (ELLIPSIS and NORMALIZE_WHITESPACE, as in the package doctests); a
+  block that prints nothing shows nothing;
+* a fragment that is not a complete script says so: the line ``<!-- not-a-script -->`` right before its
+  fence (a blank line between is allowed) and it is only shown, like a ```py block;
 * a ```python block with ``>>>`` prompts is a doctest; the doctest blocks of a docs page run in page order in
-  one namespace, as in a doctest file;
+  one namespace, as in a doctest file (only migrating_from_brainpy_state.md still has them: the other pages
+  and the README are scripts);
 * blocks fenced ```py are legacy or reference code (brainpy) that the page only shows; ```bash and ```text are
   shown only; ```toml must parse;
 * every docs page is linked from the README; every relative link of the README and of a page leads to a file
@@ -48,19 +52,39 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 REPO_PATH = re.compile(r"`((?:lapicque|tests|examples|benchmarks|docs)/[\w./-]*)`")
 #: paths a page may name that a run writes (git-ignored), so a fresh checkout lacks them
 GENERATED = ("benchmarks/results",)
-PAGE_TIMEOUT = 600
+#: the most seconds a script block may run (a loaded 2-core machine runs the slowest in ~40 s)
+SCRIPT_TIMEOUT = PAGE_TIMEOUT = 300
+#: the line before a fence that marks a fragment (shown, not run)
+NOT_A_SCRIPT = "<!-- not-a-script -->"
+#: script blocks that take more than 30 s on a loaded 2-core machine (measured): marked slow
+SLOW_SCRIPTS = set()
 
 
 # --------------------------------------------------------------------------------------
 # reading a page
 # --------------------------------------------------------------------------------------
+def fences(text):
+    """(language, body, marked a fragment) of every fenced block of ``text``, in order."""
+    out = []
+    for m in FENCE.finditer(text):
+        before = text[:m.start()].rstrip().rsplit("\n", 1)[-1].strip()
+        out.append((m.group(1), m.group(2), before == NOT_A_SCRIPT))
+    return out
+
+
 def _blocks(path, lang):
-    return [body for kind, body in FENCE.findall(path.read_text()) if kind == lang]
+    return [body for kind, body, fragment in fences(path.read_text()) if kind == lang and not fragment]
 
 
 def script_blocks(path):
-    """The ```python blocks of ``path`` without prompts, as (test id, code)."""
+    """The ```python blocks of ``path`` without prompts and not marked fragments, as (test id, code)."""
     return [(f"{path.name}-block{k}", body) for k, body in enumerate(_blocks(path, "python")) if ">>>" not in body]
+
+
+def script_env():
+    """The environment of a script block: this checkout on the path, a headless matplotlib."""
+    return dict(os.environ, MPLBACKEND="Agg",
+                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
 
 
 def shown_output(code):
@@ -72,10 +96,8 @@ def run_script(code, where, tmp_path):
     """Run ``code`` as a script in a fresh process in ``tmp_path``; its output must be what it shows."""
     script = tmp_path / "block.py"
     script.write_text(code)
-    env = dict(os.environ, MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=PAGE_TIMEOUT)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=script_env(), capture_output=True,
+                          text=True, timeout=SCRIPT_TIMEOUT)
     assert proc.returncode == 0, f"{where} fails as a script:\n{proc.stderr[-3000:]}"
     check_output(shown_output(code), proc.stdout, where)
 
@@ -157,7 +179,12 @@ SCRIPTS = [(path, where, code) for path in DOCS for where, code in script_blocks
 DOCTEST_PAGES = [path for path in DOCS if _doctest_blocks(path)]
 
 
-@pytest.mark.parametrize("path, where, code", SCRIPTS, ids=[where for _, where, _ in SCRIPTS])
+def _params(scripts):
+    return [pytest.param(path, where, code, id=where, marks=[pytest.mark.slow] if where in SLOW_SCRIPTS else [])
+            for path, where, code in scripts]
+
+
+@pytest.mark.parametrize("path, where, code", _params(SCRIPTS))
 def test_page_script_runs_and_prints_what_it_shows(path, where, code, tmp_path):
     run_script(code, where, tmp_path)
 
@@ -169,7 +196,7 @@ def test_page_doctests_print_what_the_page_says(path, isolated_environ):
 
 @pytest.mark.parametrize("path", DOCS, ids=[p.name for p in DOCS])
 def test_page_fences_are_known_and_toml_parses(path):
-    kinds = {kind for kind, _ in FENCE.findall(path.read_text())}
+    kinds = {kind for kind, _, _ in fences(path.read_text())}
     assert kinds <= KNOWN, f"{path.name}: unknown fence languages {kinds - KNOWN}"
     toml_blocks = _blocks(path, "toml")
     if toml_blocks:
@@ -213,6 +240,14 @@ def test_script_check_finds_failures(code, error, tmp_path):
     else:
         with pytest.raises(AssertionError, match=error):
             run_script(code, "broken", tmp_path)
+
+
+def test_a_fragment_marked_not_a_script_is_not_run(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"```python\nprint(1)  # -> 1\n```\n\n{NOT_A_SCRIPT}\n\n```python\nundefined_name\n```\n"
+                    "```python\n>>> 1\n1\n```\n")
+    assert [code for _, code in script_blocks(page)] == ["print(1)  # -> 1\n"]
+    assert [fragment for _, _, fragment in fences(page.read_text())] == [False, True, False]
 
 
 def test_link_checks_find_orphans_and_broken_links():
@@ -294,5 +329,5 @@ def test_adexif_guide_legacy_run_prints_the_page_numbers():
     assert printed == shown
     # the lapicque run on the page: the same spikes, the start at V(0) = 0 mV > V_th included, each reported at the
     # end of its step (one dt = 0.01 ms after the legacy label, the step's start)
-    ours = re.search(r"res\.spike_times\[0\].*\n(\[.*\])\n", _blocks(page, "python")[0]).group(1)
+    ours = re.search(r"res\.spike_times\[0\].*\n# -> (\[.*\])\n", _blocks(page, "python")[0]).group(1)
     assert shown[0] == 0.0 and json.loads(ours) == [round(t + 0.01, 2) for t in shown]
