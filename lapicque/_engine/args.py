@@ -101,12 +101,12 @@ def _check_input_unit(current, unit):
         if isinstance(current, u.Quantity) and not current.is_unitless:
             raise TypeError(f"simulate: this model's input is a plain number (dimensionless); got {current}.")
         return u.Quantity(jnp.asarray(u.get_mantissa(current) if isinstance(current, u.Quantity) else current))
-    example = 5. * unit
-    what = "a current" if u.have_same_dim(unit, u.mA) else f"an input with the dimension of {unit}"
+    what, example = ("current", "5 * u.mA") if u.have_same_dim(unit, u.mA) else \
+        (f"{unit} (this model's input)", f"5 * {unit}")
     require_dim(current, unit,
-                f"current must be {what} quantity (e.g. {example}), an array of them over time, or a function "
-                f"of time returning one; got {current!r}.",
-                f"current must be {what} (e.g. {example}); got unit {getattr(current, 'unit', None)}.")
+                f"current must be a quantity with units of {what} (e.g. {example}), an array of them over time, "
+                f"or a function of time returning one; got {current!r}.",
+                f"current must have units of {what} (e.g. {example}); got unit {getattr(current, 'unit', None)}.")
     return current
 
 

@@ -40,9 +40,9 @@ def test_simulate_takes_the_models_input_unit_and_equals_the_users_loop(make, x,
 
 
 def test_a_wrong_input_unit_names_the_models_unit():
-    with pytest.raises(TypeError, match=r"dimension of mV / ms .*got unit mA"):
+    with pytest.raises(TypeError, match=r"units of mV / ms .*got unit mA"):
         lq.simulate(lq.Izhikevich(2), 10. * u.mA, 10. * u.ms)
     with pytest.raises(TypeError, match="plain number"):
         lq.simulate(lq.FitzHughNagumo(2), 10. * u.mA, 10. * u.ms)
-    with pytest.raises(TypeError, match=r"a current \(e.g."):
+    with pytest.raises(TypeError, match=r"units of current \(e.g. 5 \* u.mA\)"):
         lq.simulate(lq.LIF(2), 10. * u.mV, 10. * u.ms)

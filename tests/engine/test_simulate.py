@@ -172,7 +172,7 @@ def test_record_of_missing_variable_is_a_clear_error():
     (dict(duration=5.0), TypeError, "duration must be a time"),
     (dict(duration=1.05 * u.ms), ValueError, "whole number of time steps"),
     (dict(dt=-0.1 * u.ms), ValueError, "dt must be > 0"),
-    (dict(current=2.0), TypeError, "current must be a current quantity"),
+    (dict(current=2.0), TypeError, "current must be a quantity with units of current"),
     (dict(current=2.0 * u.mV), TypeError, "units of current"),
     (dict(current=np.ones(7) * u.mA), ValueError, "neither broadcasts"),
     (dict(record_every=0), ValueError, "record_every"),

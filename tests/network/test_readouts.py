@@ -97,6 +97,7 @@ def test_readout_gradients_train_the_weights():
     assert losses[-1] < 0.01 * losses[0], losses
 
 
+@pytest.mark.usefixtures("isolated_environ")
 def test_readout_errors():
     raises_naming(lambda: lq.LeakyRateReadout(3, 2, tau=5.), TypeError, ["LeakyRateReadout", "tau", "time"])
     raises_naming(lambda: lq.LeakyRateReadout(3, 2, tau=-5. * u.ms), lq.ParameterError,
