@@ -37,6 +37,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Benchmark lapicque against brainpy.state (and Brian2, NEST, snnTorch, Norse where installed).")
+    p.add_argument("section_names", nargs="*", metavar="SECTION",
+                   help="sections to run (the same as --sections; e.g. `python -m benchmarks network --quick`)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: N in {1e3, 1e4}, T=1000, models " "LIF, LIFRef, AdExIF, GifRef, 3 repeats, "
                         "training n=4096 only, no memory subprocesses at N=1e6")
@@ -80,7 +82,8 @@ def main(argv=None):
     steps = a.steps or 1000
     repeats = a.repeats or (3 if a.quick else 5)
     peers = [] if a.peers.strip().lower() in ("", "none") else [p.strip() for p in a.peers.split(",")]
-    sections = [s.strip() for s in a.sections.split(",") if s.strip()]
+    sections = [s.strip() for s in (",".join(a.section_names) if a.section_names else a.sections).split(",")
+                if s.strip()]
     bad = [s for s in sections if s not in SECTIONS]
     if bad:
         sys.exit(f"unknown section(s) {bad}; choose from {', '.join(SECTIONS)}")
@@ -118,15 +121,19 @@ def main(argv=None):
         tables.append(forloop(models, n=10_000, steps=1000 if a.quick else 5000, repeats=repeats, log=log))
         save()
     if "network" in sections:
-        log("== 1d. E/I network of Brette et al. (2007) vs brainpy.state, Brian2, NEST (one process per run)")
+        log("== 1d. E/I network of Brette et al. (2007): the ported script vs brainpy.state (one process); "
+            "simulate vs Brian2, ANNarchy, NEST (one process per run)")
         from . import network as NW
         net_args = NW.parse_args(["--peer-python", a.peer_python] + (["--quick"] if a.quick else []))
-        skip = [i for i in NW.IMPLS if i.startswith(("brian2", "nest")) and i.split("-")[0] not in peers]
+        # Brian2 and NEST as --peers says; ANNarchy and Brian2 2.11 (their own environments) unless --peers none
+        skip = [i for i in NW.PEER_OF if not peers or (i.startswith("brian2") and "brian2" not in peers)
+                or (i.startswith("nest") and "nest" not in peers)]
         net_args.impls = ",".join(i for i in NW.IMPLS if i not in skip and i not in NW.OPTIONAL)
         table, _ = NW.section(net_args, log=log)
         tables.append(table)
-        NW.plot(table.rows, (a.out or RESULTS_DIR) / f"{a.stem or ('quick' if a.quick else 'results')}_network.png")
-        save()
+        log(NW.summary(table))  # the headline: the unchanged script vs brainpy.state, simulate, the peers
+        save()  # creates the output folder before the plot goes there
+        NW.plot(table.rows, out_dir / f"{stem}_network.png")
     if "training" in sections:
         log("== 2. training step")
         tables.append(suite.training(train_sizes, 16, a.train_steps, max(1, min(repeats, 3)),

@@ -1,13 +1,16 @@
-"""Brian2 and NEST builders of the Brette et al. (2007) E/I network (a worker script: numpy + the peer only).
+"""Brian2, ANNarchy and NEST builders of the Brette et al. (2007) E/I network (a worker script: numpy + the peer only).
 
 Run as ``python benchmarks/_network_peers.py SPEC.json`` by :mod:`benchmarks.network`, possibly with another
-interpreter (``--peer-python``: Brian2 wants numpy < 2.4).  The spec names the simulator, the model (COBA or
+interpreter (``--peer-python``: Brian2 2.9 wants numpy < 2.4; Brian2 2.11 and ANNarchy each run from their own
+virtual environment, see ``benchmarks/peer_envs.py``).  The spec names the simulator, the model (COBA or
 CUBA), the network file (the seeded edge list and initial potentials every simulator gets) and the threads;
 the last line printed is ``RESULT {json}`` with build / compile / run seconds, the E and I rates and the peak
 memory of this process.
 
-Both peers get the same edge list as lapicque (one synapse per row of ``pre``/``post``, multapses kept), the
-same initial V, the same 0.1 ms synaptic delay and 0.1 ms step.
+Every peer gets the same edge list as lapicque (one synapse per row of ``pre``/``post``, multapses kept), the
+same initial V, the same 0.1 ms synaptic delay and 0.1 ms step (ANNarchy stores a projection as a sparse
+matrix: k parallel edges between one pair become one synapse of weight k w, the same input for these linear
+synapses).
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
 
 
+def _dist_version(dist, fallback):
+    """The installed distribution's full version (ANNarchy's ``__version__`` says only ``5.0``)."""
+    try:
+        from importlib.metadata import version
+        return version(dist)
+    except Exception:  # noqa: BLE001 - any failure: the module's own string
+        return fallback
+
+
 def _rates(counts, n_e, seconds):
     counts = np.asarray(counts)
     return float(counts[:n_e].sum() / n_e / seconds), float(counts[n_e:].sum() / (counts.size - n_e) / seconds)
@@ -76,9 +88,32 @@ def _brian2_network(b2, spec, net):
     return b2.Network(G, se, si, mon), mon
 
 
+def _children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _standalone_runs(b2, build_dir, repeats):
+    """Build once, then run the compiled binary ``repeats`` times: (build + first start s, run s list, CPU s list).
+
+    Run time is the binary's own timer of its simulation loop; CPU time is the child process's (start included).
+    """
+    t1 = time.perf_counter()
+    b2.device.build(directory=build_dir, run=False, compile=True, clean=True)  # default would be ./output
+    runs, cpus = [], []
+    for _ in range(max(repeats, 1)):
+        c = _children_cpu()
+        b2.device.run(build_dir, None, False, [])  # the compiled binary, a child process
+        cpus.append(_children_cpu() - c)
+        runs.append(float(b2.device._last_run_time))
+        if len(runs) == 1:
+            compile_s = time.perf_counter() - t1 - runs[0]  # code generation, compiler and the binary's start/IO
+    return compile_s, runs, cpus
+
+
 def brian2(spec, net):
     import brian2 as b2
-    standalone = spec["impl"] == "brian2-standalone"
+    standalone = spec["impl"].endswith("-standalone")
     seconds = spec["duration_s"]
     build_dir = tempfile.mkdtemp(prefix="lq_b2_") if standalone else None
     if standalone:
@@ -91,24 +126,81 @@ def brian2(spec, net):
     build = time.perf_counter() - t0
     if standalone:
         network.run(seconds * b2.second)
-        t1 = time.perf_counter()
-        b2.device.build(directory=build_dir, run=True, compile=True, clean=True)  # default would be ./output
-        total = time.perf_counter() - t1
-        run = float(b2.device._last_run_time)
-        compile_s = total - run  # code generation, compiler and the binary's start/IO
-        cpu = None  # the run happens in the compiled binary (a child process)
+        compile_s, runs, cpus = _standalone_runs(b2, build_dir, spec.get("repeats", 1))
     else:
         t1, c1 = time.perf_counter(), time.process_time()
         network.run(seconds * b2.second)
-        run, cpu = time.perf_counter() - t1, time.process_time() - c1
+        runs, cpus = [time.perf_counter() - t1], [time.process_time() - c1]
         compile_s = None  # numpy target: code generation happens inside the (timed) run
-    counts = np.asarray(mon.count)
+    counts = np.asarray(mon.count)  # the last run's (every run starts from the same initial state)
     if build_dir:
         shutil.rmtree(build_dir, ignore_errors=True)
-    return dict(build_s=build, compile_s=compile_s, run_s=run, first_s=run + (compile_s or 0.), cpu_s=cpu,
-                rates=_rates(counts, int(net["n_e"]), seconds), version=b2.__version__,
-                note="cpp_standalone, 1 thread, g++ (memory: the Python process; the binary runs as its child)" if standalone
-                else "runtime, numpy target")
+    run = float(np.median(runs))
+    return dict(build_s=build, compile_s=compile_s, run_s=run, first_s=runs[0] + (compile_s or 0.),
+                cpu_s=float(np.median(cpus)), all_s=runs, rates=_rates(counts, int(net["n_e"]), seconds),
+                version=b2.__version__,
+                note=(f"cpp_standalone, 1 thread, g++; median of {len(runs)} runs of the binary (memory: the Python "
+                      "process; the binary runs as its child)") if standalone else "runtime, numpy target")
+
+
+def _annarchy_neuron(ann, model):
+    """The LIF of NETWORKS.md in ANNarchy's equations (mV, ms, nS, pA, pF); exponential Euler as Brian2."""
+    p = PARAMS[model]
+    if model == "COBA":
+        drive = f"{G_L} * ({p['E_L']} - v) + g_exc * ({p['E_e']} - v) + g_inh * ({p['E_i']} - v) + {p['I_e']}"
+    else:
+        drive = f"{G_L} * ({p['E_L']} - v) + g_exc - g_inh"  # CUBA: g_* are currents (pA)
+    return ann.Neuron(
+        equations=f"""
+            {C_M} * dv/dt = {drive} : init={p['E_L']}, exponential
+            {p['tau_e']} * dg_exc/dt = - g_exc : exponential
+            {p['tau_i']} * dg_inh/dt = - g_inh : exponential
+        """,
+        spike=f"v >= {V_TH}", reset=f"v = {V_RESET}", refractory=T_REF)
+
+
+def _sparse(pre, post, n_pre, n_post, w):
+    from scipy.sparse import coo_matrix
+    return coo_matrix((np.full(pre.size, w), (pre, post)), shape=(n_pre, n_post)).tocsr()  # sums multapses
+
+
+def annarchy(spec, net):
+    """ANNarchy 5: C++ code generation (g++ -O2 -march=native), one OpenMP thread."""
+    import ANNarchy as ann
+    n, n_e = net["V0"].size, int(net["n_e"])
+    p = PARAMS[spec["model"]]
+    t0 = time.perf_counter()
+    network = ann.Network(dt=DT, seed=1)
+    network.config(num_threads=spec["threads"], verbose=False)
+    pop = network.create(geometry=n, neuron=_annarchy_neuron(ann, spec["model"]))
+    pop.v = net["V0"]
+    pre, post = net["pre"], net["post"]
+    exc = pre < n_e
+    proj_e = network.connect(pre=pop[:n_e], post=pop, target="exc")
+    proj_e.from_sparse(_sparse(pre[exc], post[exc], n_e, n, p["w_e"]), delays=DT)
+    proj_i = network.connect(pre=pop[n_e:], post=pop, target="inh")
+    proj_i.from_sparse(_sparse(pre[~exc] - n_e, post[~exc], n - n_e, n, abs(p["w_i"])), delays=DT)
+    mon = network.monitor(pop, ["spike"])
+    build = time.perf_counter() - t0
+    build_dir = tempfile.mkdtemp(prefix="lq_ann_")
+    t1 = time.perf_counter()
+    network.compile(directory=build_dir, silent=True)
+    compile_s = time.perf_counter() - t1
+    runs, cpus, counts = [], [], None
+    for _ in range(max(spec.get("repeats", 1), 1)):  # every run from the initial state (reset() restores it)
+        if runs:
+            network.reset()
+        t2, c2 = time.perf_counter(), time.process_time()
+        network.simulate(spec["duration_s"] * 1000.)
+        runs.append(time.perf_counter() - t2)
+        cpus.append(time.process_time() - c2)
+        spikes = mon.get("spike")  # also empties the monitor
+        counts = np.array([len(spikes.get(i, ())) for i in range(n)]) if counts is None else counts
+    shutil.rmtree(build_dir, ignore_errors=True)
+    return dict(build_s=build, compile_s=compile_s, run_s=float(np.median(runs)), first_s=runs[0] + compile_s,
+                cpu_s=float(np.median(cpus)), all_s=runs,
+                rates=_rates(counts, n_e, spec["duration_s"]), version=_dist_version("annarchy", ann.__version__),
+                note=f"C++ code generation, {spec['threads']} thread, float64; median of {len(runs)} runs")
 
 
 def _nest_neurons(nest, model, n, V0):
@@ -160,6 +252,8 @@ def main(path):
     impl = spec["impl"]
     if impl.startswith("brian2"):
         out = brian2(spec, net)
+    elif impl.startswith("annarchy"):
+        out = annarchy(spec, net)
     elif impl.startswith("nest"):
         out = nest(spec, net)
     else:

@@ -1,4 +1,5 @@
-r"""``python -m benchmarks.network``: the E/I network of Brette et al. (2007) in lapicque, brainpy.state, Brian2, NEST.
+r"""``python -m benchmarks.network``: the E/I network of Brette et al. (2007) in lapicque, brainpy.state, Brian2,
+ANNarchy, NEST.
 
 The network (``/work/shared/reference/NETWORKS.md``): N leaky integrate-and-fire neurons, 80 % excitatory,
 C = 200 pF, g_L = 10 nS, V_th = -50 mV, V_reset = -60 mV, 5 ms refractory, exponential synapses (5 ms E,
@@ -18,22 +19,34 @@ seeded Normal(-55 mV, 5 mV) draw.  K = 0.02 N (fixed p) or K = 80 (fixed K).
 
 Simulators (``--impls``):
 
+* ``script`` (one process, five rows, timed interleaved; :mod:`benchmarks._network_script`): what ported code
+  runs -- the brainpy.state script in its own ``brainstate.transform.for_loop`` returning float spikes:
+  ``brainpy`` (brainpy.state, ``brainstate.nn.EventFixedProb`` comms, brainevent's numba kernels),
+  ``lapicque-script`` (**the unchanged script**, import changed, still ``EventFixedProb`` comms),
+  ``lapicque-script-own`` (the same loop with ``lapicque.EdgeList`` comms), ``loop-floor`` (the same loop and
+  (T, N) float output, no network) and ``lapicque-same-process`` (``lapicque.simulate`` in that process);
+  its ratios are brainpy.state's time over the row's (same process).  Run up to ``--script-max-n``;
 * ``lapicque``: the brainpy.state script with the import changed (``LIFRef``, ``AlignPostProj`` + ``Expon.desc`` +
   ``COBA.desc``/``CUBA.desc``, 0.1 ms delay; comms ``lapicque.EdgeList``, which propagate with lapicque's native
   event kernel), run by ``lapicque.simulate(net, None, 1 * u.second, spikes='count')``;
 * ``lapicque-pool1``: the same, with XLA's CPU client created while the process may use one core, so its
   intra-op pool has one thread (see :func:`_xla_pool_of_one`);
 * ``lapicque-fused`` (only when named): the two projections in one ``lapicque.FusedProj``;
-* ``brainpy``: the same script on ``brainpy.state`` (``brainstate.nn.EventFixedProb`` comms, which draw the very
-  same edges), run by ``brainstate.transform.for_loop`` as its examples do; brainevent's numba kernels;
-* ``brian2-standalone`` / ``brian2-numpy``: ``cpp_standalone`` (g++, one thread) and the runtime numpy target;
+* ``brian2-standalone`` / ``brian2-numpy``: Brian2 of ``--peer-python`` (2.9 on Python 3.11), ``cpp_standalone``
+  (g++, one thread) and the runtime numpy target;
+* ``brian2.11-standalone``: Brian2 2.11 (Python >= 3.13) ``cpp_standalone``, from ``--brian2-new-python``;
+* ``annarchy``: ANNarchy 5 (C++ code generation, one thread), from ``--annarchy-python``;
 * ``nest-2`` / ``nest-1``: ``iaf_cond_exp`` (COBA) or ``iaf_psc_exp`` (CUBA) on 2 / 1 threads.
 
-Every run is its own process (peak memory is that process's maximum RSS).  Reported per run: build (network
-construction), compile (first run minus a steady run for the JIT simulators; code generation + C++ build +
-binary start for Brian2 ``cpp_standalone``), run (a steady 1 s run: seconds per biological second), E/I rates,
-peak memory.  A timing *counts* only if both rates agree within 5 % with the median of all simulators of that
-case; otherwise it is printed with a cross.  Ratios are peer time / lapicque time (> 1: lapicque faster).
+Every other run is its own process (peak memory is that process's maximum RSS).  Reported per run: build
+(network construction), compile (first run minus a steady run for the JIT simulators; code generation + C++
+build + binary start for Brian2 ``cpp_standalone`` and ANNarchy), run (the median of the steady 1 s runs:
+seconds per biological second; Brian2 standalone and ANNarchy run their compiled program ``--repeats`` times),
+its process CPU time, E/I rates, peak memory.  A timing *counts* only if both rates agree within 5 % with the
+median of all simulators of that case; otherwise it is printed with a cross.  Ratios are peer time / lapicque
+time (> 1: lapicque faster); the ``script`` rows' ratios are brainpy.state's time / the row's, same process.
+Kernels per step (XLA thunks in the optimized HLO of one step, :mod:`benchmarks.hlo_kernels`) are counted for
+``simulate`` and the user's loop at the first size of each model.
 """
 
 from __future__ import annotations
@@ -52,13 +65,23 @@ import numpy as np
 
 from ._common import RESULTS_DIR, Table, load_average, version_of, write_results
 from ._network_peers import _peak_mb  # the peers' workers measure memory the same way
+from ._network_script import VARIANTS as SCRIPT_ROWS
+from .peer_envs import default_python
 
 HERE = Path(__file__).resolve().parent
 PEERS_SCRIPT = HERE / "_network_peers.py"
-IMPLS = ("lapicque", "lapicque-pool1", "lapicque-fused", "brainpy", "brian2-standalone", "brian2-numpy", "nest-2", "nest-1")
+IMPLS = ("lapicque", "lapicque-pool1", "lapicque-fused", "script", "brian2-standalone", "brian2.11-standalone",
+         "annarchy", "brian2-numpy", "nest-2", "nest-1")
+#: the table's rows in order: the ``script`` group is one process with several rows
+ROWS = ("lapicque", "lapicque-pool1", "lapicque-fused") + SCRIPT_ROWS + IMPLS[4:]
+#: which interpreter option runs which peer, and the module it needs
+PEER_OF = {"brian2-standalone": ("peer_python", "brian2"), "brian2-numpy": ("peer_python", "brian2"),
+           "nest-2": ("peer_python", "nest"), "nest-1": ("peer_python", "nest"),
+           "brian2.11-standalone": ("brian2_new_python", "brian2"), "annarchy": ("annarchy_python", "ANNarchy")}
 RATE_RTOL = 0.05
-#: left out of --quick: slow (NEST on one thread: ~10 s; Brian2 standalone: a C++ build of 15-30 s) or redundant
-QUICK_SKIP = ("nest-1", "brian2-standalone", "lapicque-pool1")
+#: left out of --quick: slow (NEST on one thread: ~10 s; Brian2 standalone and ANNarchy: a C++ build of 30-90 s)
+#: or redundant
+QUICK_SKIP = ("nest-1", "brian2-standalone", "brian2.11-standalone", "annarchy", "lapicque-pool1")
 #: not run unless named in --impls
 OPTIONAL = ("lapicque-fused",)
 SEED_E, SEED_I, SEED_V = 1, 2, 3
@@ -169,41 +192,41 @@ def _timed(fn, repeats):
 
 
 def run_jax(spec, net):
-    """Worker for lapicque (through lapicque.simulate) and brainpy.state (brainstate for_loop under jit)."""
+    """Worker for lapicque (through lapicque.simulate), one process per run."""
     import brainstate
+    import lapicque
     import saiunit as u
     brainstate.environ.set(dt=0.1 * u.ms)
     n, n_e, seconds = net["V0"].size, int(net["n_e"]), spec["duration_s"]
     t0 = time.perf_counter()
-    if spec["impl"] == "brainpy":
-        import brainpy
-        model = build_ei(brainpy.state, spec["model"], net, _brainpy_comm(net))
-        brainstate.nn.init_all_states(model)
-        steps = int(round(seconds / 1e-4))
-
-        def fn():  # as brainpy.state's examples: states initialized eagerly, then one compiled for_loop
-            brainstate.nn.init_all_states(model)
-            return [np.asarray(c) for c in brainstate.transform.for_loop(model.update, np.arange(steps))]
-        version, note = version_of("brainpy"), "brainstate for_loop, brainevent numba kernels"
-    else:
-        import lapicque
-        fused = spec["impl"].startswith("lapicque-fused")
-        model = build_ei(lapicque, spec["model"], net, _lapicque_comm(net), fused=fused)
-        fn = lambda: lapicque.simulate(model, None, seconds * u.second, spikes="count")  # noqa: E731
-        version = version_of("lapicque")
-        note = "simulate, EdgeList comms" + (" in one FusedProj" if fused else "")
-        note += ", XLA pool of 1 thread" if spec["impl"].endswith("-pool1") else ""
+    fused = spec["impl"].startswith("lapicque-fused")
+    model = build_ei(lapicque, spec["model"], net, _lapicque_comm(net), fused=fused)
+    fn = lambda: lapicque.simulate(model, None, seconds * u.second, spikes="count")  # noqa: E731
+    note = "simulate, EdgeList comms" + (" in one FusedProj" if fused else "")
+    note += ", XLA pool of 1 thread" if spec["impl"].endswith("-pool1") else ""
     build = time.perf_counter() - t0
     times, cpu, out = _timed(fn, spec["repeats"])
-    if spec["impl"] == "brainpy":
-        rates = (out[0].sum() / n_e / seconds, out[1].sum() / (n - n_e) / seconds)
-    else:
-        counts = np.asarray(next(iter(out.values())).spike_count)  # the one population (its name is the engine's)
-        rates = (counts[:n_e].sum() / n_e / seconds, counts[n_e:].sum() / (n - n_e) / seconds)
-    steady = min(range(1, len(times)), key=times.__getitem__) if len(times) > 1 else 0
-    run = times[steady]
-    return dict(build_s=build, compile_s=times[0] - run, run_s=run, first_s=times[0], all_s=times, cpu_s=cpu[steady],
-                rates=[float(r) for r in rates], version=version, note=note)
+    counts = np.asarray(next(iter(out.values())).spike_count)  # the one population (its name is the engine's)
+    rates = (counts[:n_e].sum() / n_e / seconds, counts[n_e:].sum() / (n - n_e) / seconds)
+    steady = times[1:] or times
+    run = statistics.median(steady)
+    return dict(build_s=build, compile_s=times[0] - run, run_s=run, first_s=times[0], all_s=times,
+                cpu_s=statistics.median(cpu[1:] or cpu), rates=[float(r) for r in rates],
+                version=version_of("lapicque"), note=note)
+
+
+def run_script(spec, net):
+    """Worker for the ``script`` group: the ported script's variants in this one process (see _network_script)."""
+    import brainstate
+    import saiunit as u
+    from ._network_script import run_group
+    brainstate.environ.set(dt=0.1 * u.ms)
+    comms = {"brainstate": _brainpy_comm(net), "lapicque": _lapicque_comm(net)}
+    group = run_group(spec, net, build_ei, comms)
+    versions = {"brainpy": version_of("brainpy")}
+    for name, r in group.items():
+        r["version"] = versions.get(name, version_of("lapicque") if name.startswith("lapicque") else "")
+    return {"group": group}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -231,34 +254,49 @@ def worker(spec_path):
         spec = json.load(fh)
     if spec["impl"].endswith("-pool1"):
         _xla_pool_of_one()
-    out = run_jax(spec, dict(np.load(spec["net_file"])))
+    net = dict(np.load(spec["net_file"]))
+    out = run_script(spec, net) if spec["impl"] == "script" else run_jax(spec, net)
     out["peak_mb"] = _peak_mb()
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def run_case(spec, workdir, python_jax, python_peers, timeout):
-    """Run one case in a fresh process; returns its RESULT dict, or a dict with an ``error``."""
+def run_case(spec, workdir, python, timeout):
+    """Run one case in a fresh process of ``python``; returns its RESULT dict, or a dict with an ``error``.
+
+    Peers run ``_network_peers.py`` with their interpreter's ``bin/`` first on ``PATH`` (ANNarchy calls the
+    ``cmake`` installed next to it: the system's may be too old).
+    """
     path = Path(workdir) / f"spec_{spec['impl']}_{spec['model']}_{spec['n']}_{spec['k']}.json"
     path.write_text(json.dumps(spec))
-    if spec["impl"].startswith(("brian2", "nest")):
-        cmd = [python_peers, str(PEERS_SCRIPT), str(path)]
-    else:
-        cmd = [python_jax, "-m", "benchmarks.network", "--worker", str(path)]
     env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]), MPLBACKEND="Agg")
-    load = (load_average() or [None])[0]
+    if spec["impl"] in PEER_OF:
+        cmd = [python, str(PEERS_SCRIPT), str(path)]
+        env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", "")])
+    else:
+        cmd = [python, "-m", "benchmarks.network", "--worker", str(path)]
+    load0 = (load_average() or [None])[0]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout} s"}
+    load1 = (load_average() or [None])[0]
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("RESULT "):
             out = json.loads(line[len("RESULT "):])
             out["wall_s"] = time.perf_counter() - t0
-            out["load"] = load
+            out["load"] = None if load0 is None or load1 is None else round((load0 + load1) / 2, 1)
             return out
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     return {"error": " | ".join(tail)[-300:] or f"exit code {proc.returncode}"}
+
+
+def expand(impl, result):
+    """The table rows of one process: the ``script`` group gives one per variant (sharing load and memory)."""
+    if "group" not in result:
+        return {impl: result}
+    return {name: dict(r, load=result.get("load"), peak_mb=result.get("peak_mb"), impl=name)
+            for name, r in result["group"].items()}
 
 
 def impl_threads(impl):
@@ -267,7 +305,7 @@ def impl_threads(impl):
 
 def agreement(results):
     """Mark each run whose E and I rates are within RATE_RTOL of the median over all runs of the case."""
-    ok = {i: r for i, r in results.items() if "rates" in r}
+    ok = {i: r for i, r in results.items() if r.get("rates")}  # the loop floor has none
     if not ok:
         return None
     med = [statistics.median(r["rates"][k] for r in ok.values()) for k in (0, 1)]
@@ -282,13 +320,21 @@ def agreement(results):
 # --------------------------------------------------------------------------------------------------------------------
 COLUMNS = [("model", "model", "s"), ("conn", "connectivity", "s"), ("n", "N", "g"), ("k", "K", "g"),
            ("impl", "simulator", "s"), ("note", "what ran", "s"), ("build_s", "build s", "s"),
-           ("compile_s", "compile s", "s"), ("run_s", "run s per bio s", "s"), ("first_total_s", "build+first run s", "s"),
-           ("cpu_s", "run CPU s", "s"), ("load", "load", "s"), ("rate_e", "E Hz", "rate"), ("rate_i", "I Hz", "rate"), ("agree", "rates agree", "s"),
-           ("peak_mb", "peak MB", "mb"), ("ratio", "peer / lapicque (run)", "x"),
-           ("ratio_first", "peer / lapicque (build+first)", "x")]
+           ("compile_s", "compile s", "s"), ("run_s", "run s per bio s", "s"),
+           ("first_total_s", "build+first run s", "s"),
+           ("cpu_s", "run CPU s", "s"), ("load", "load", "s"), ("rate_e", "E Hz", "rate"), ("rate_i", "I Hz", "rate"),
+           ("agree", "rates agree", "s"), ("peak_mb", "peak MB", "mb"), ("ratio", "peer / lapicque (run)", "x"),
+           ("ratio_cpu", "peer / lapicque (CPU)", "x"), ("ratio_first", "peer / lapicque (build+first)", "x"),
+           ("vs_brainpy", "brainpy.state / row (same process)", "x"),
+           ("vs_brainpy_cpu", "brainpy.state / row (CPU, same process)", "x"), ("kernels", "kernels per step", "s")]
 
 
-def _row(model, conn, n, k, impl, r, ref):
+def _ratio(a, b):
+    return a / b if a and b else None
+
+
+def _row(model, conn, n, k, impl, r, ref, bp):
+    """One table row; ``ref``: the lapicque simulate run of the case, ``bp``: brainpy.state's script run."""
     row = dict(model=model, conn=conn, n=n, k=k, impl=impl)
     if "error" in r:
         row.update(note="failed: " + r["error"][:120])
@@ -296,12 +342,17 @@ def _row(model, conn, n, k, impl, r, ref):
     first_total = r["build_s"] + r["first_s"]
     row.update(note=f"{r.get('version', '')} {r.get('note', '')}".strip(), build_s=r["build_s"],
                compile_s=r.get("compile_s"), run_s=r["run_s"], first_total_s=first_total, cpu_s=r.get("cpu_s"),
-               load=r.get("load"), rate_e=r["rates"][0],
-               rate_i=r["rates"][1], agree=("yes" if r.get("counts") else f"NO ({100 * r.get('rate_dev', 0):.1f}%)"),
-               peak_mb=r.get("peak_mb"))
-    if ref and "run_s" in ref and impl != ref.get("impl"):
+               load=r.get("load"), peak_mb=r.get("peak_mb"), kernels=(r.get("kernels") or {}).get("text"))
+    if r.get("rates"):
+        row.update(rate_e=r["rates"][0], rate_i=r["rates"][1],
+                   agree=("yes" if r.get("counts") else f"NO ({100 * r.get('rate_dev', 0):.1f}%)"))
+    if ref and "run_s" in ref and impl != ref.get("impl") and impl not in SCRIPT_ROWS:
         row["ratio"] = r["run_s"] / ref["run_s"]
+        row["ratio_cpu"] = _ratio(r.get("cpu_s"), ref.get("cpu_s"))
         row["ratio_first"] = first_total / (ref["build_s"] + ref["first_s"])
+    if bp and "run_s" in bp and impl in SCRIPT_ROWS and impl != "brainpy":
+        row["vs_brainpy"] = bp["run_s"] / r["run_s"]
+        row["vs_brainpy_cpu"] = _ratio(bp.get("cpu_s"), r.get("cpu_s"))
     return row
 
 
@@ -315,7 +366,7 @@ def plot(rows, path):
         return None
     fig, axes = plt.subplots(1, len(conns), figsize=(5.5 * len(conns), 4.2), squeeze=False)
     for ax, conn in zip(axes[0], conns):
-        for impl in IMPLS:
+        for impl in ROWS:
             pts = sorted((r["n"], r["run_s"]) for r in rows if r["conn"] == conn and r["impl"] == impl
                          and r["model"] == "COBA" and r.get("run_s") and r.get("agree") == "yes")
             if pts:
@@ -330,47 +381,125 @@ def plot(rows, path):
     return path
 
 
-def summary(table, reference="lapicque"):
-    """A compact Markdown pivot: one row per case, run seconds per biological second of every simulator with
-    its ratio to ``reference`` (peer / lapicque: > 1 means lapicque is faster); a cross marks rates off by > 5 %."""
-    impls = [i for i in IMPLS if any(r["impl"] == i for r in table.rows)]
+#: the summary's columns: (row, header); the script rows compare with brainpy.state, the rest with simulate
+SCRIPT_HEAD = [("brainpy", "brainpy.state script"), ("lapicque-script", "unchanged brainpy.state script"),
+               ("lapicque-script-own", "lapicque comm, user's loop"), ("loop-floor", "loop floor (no network)"),
+               ("lapicque-same-process", "simulate, same process")]
+PEER_HEAD = [("lapicque", "simulate"), ("lapicque-pool1", "simulate, 1 XLA thread"),
+             ("brian2-standalone", "Brian2 2.9 standalone"), ("brian2.11-standalone", "Brian2 2.11 standalone"),
+             ("annarchy", "ANNarchy 5"), ("brian2-numpy", "Brian2 numpy"), ("nest-2", "NEST 2 thr"),
+             ("nest-1", "NEST 1 thr")]
+
+
+#: the headline: what a user runs, every time against brainpy.state's unchanged script (1x); the script rows are
+#: one process (interleaved), simulate and the peers their own processes in the same run
+HEADLINE = [("brainpy", "brainpy.state script (1x)"), ("lapicque-script", "unchanged brainpy.state script"),
+            ("lapicque", "simulate"), ("brian2-standalone", "Brian2 2.9 standalone"),
+            ("brian2.11-standalone", "Brian2 2.11 standalone"), ("annarchy", "ANNarchy 5")]
+
+
+def headline_rows(rows):
+    """``vs_brainpy_all`` (brainpy.state's run time / the row's) on every headline row of each case."""
+    out = []
+    for key in _cases(rows):
+        by = {r["impl"]: r for r in rows if (r["model"], r["conn"], r["n"], r["k"]) == key}
+        bp = by.get("brainpy", {}).get("run_s")
+        for impl, _ in HEADLINE:
+            r = by.get(impl)
+            if r is not None:
+                out.append(dict(r, vs_brainpy_all=(bp / r["run_s"] if bp and r.get("run_s") and impl != "brainpy"
+                                                   else None)))
+    return out
+
+
+def _cases(rows):
     cases = []
-    for r in table.rows:
+    for r in rows:
         key = (r["model"], r["conn"], r["n"], r["k"])
         if key not in cases:
             cases.append(key)
-    head = ["model", "connectivity", "N", "K"] + impls + [f"{reference} build+first run", "Brian2 standalone build+run"]
+    return cases
+
+
+def _cell(r, ratio_key, cpu_key):
+    if not r.get("run_s"):
+        return "failed" if r else "-"
+    text = f"{r['run_s']:.3g} s"
+    if r.get(ratio_key) is not None:
+        text += f" ({r[ratio_key]:.2f}x"
+        text += f"; CPU {r[cpu_key]:.2f}x)" if r.get(cpu_key) is not None else ")"
+    return text + ("" if r.get("agree", "yes") == "yes" else " ✗")
+
+
+def _pivot(rows, heads, ratio_key, cpu_key, extra=()):
+    heads = [(i, h) for i, h in heads if any(r["impl"] == i for r in rows)]
+    if not heads:
+        return ""
+    head = ["model", "connectivity", "N", "K"] + [h for _, h in heads] + [h for h, _ in extra]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    for key in cases:
-        rows = {r["impl"]: r for r in table.rows if (r["model"], r["conn"], r["n"], r["k"]) == key}
-        cells = [key[0], key[1], f"{key[2]:,}", str(key[3])]
-        for impl in impls:
-            r = rows.get(impl, {})
-            if not r.get("run_s"):
-                cells.append("-" if impl not in rows else "failed")
-                continue
-            text = f"{r['run_s']:.3g} s"
-            if r.get("ratio") is not None:
-                text += f" ({r['ratio']:.2f}x)"
-            cells.append(text + ("" if r.get("agree") == "yes" else " ✗"))
-        ref, b2 = rows.get(reference, {}), rows.get("brian2-standalone", {})
-        cells.append(f"{ref['first_total_s']:.3g} s" if ref.get("first_total_s") else "-")
-        cells.append(f"{b2['first_total_s']:.3g} s" if b2.get("first_total_s") else "-")
+    for key in _cases(rows):
+        by = {r["impl"]: r for r in rows if (r["model"], r["conn"], r["n"], r["k"]) == key}
+        if not any(i in by for i, _ in heads):
+            continue
+        cells = [key[0], key[1], f"{key[2]:,}", str(key[3])] + [_cell(by.get(i, {}), ratio_key, cpu_key)
+                                                                 for i, _ in heads]
+        cells += [fn(by) for _, fn in extra]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def peers_available(python_peers):
-    """Which of brian2 / nest the peer interpreter can import."""
-    out = {}
-    for mod in ("brian2", "nest"):
-        code = f"import {mod}; print({mod}.__version__)"
-        try:
-            p = subprocess.run([python_peers, "-c", code], capture_output=True, text=True, timeout=120)
-            out[mod] = p.stdout.strip().splitlines()[-1] if p.returncode == 0 and p.stdout.strip() else None
-        except (OSError, subprocess.TimeoutExpired):
-            out[mod] = None
-    return out
+def _first(impl):
+    return lambda by: f"{by[impl]['first_total_s']:.3g} s" if by.get(impl, {}).get("first_total_s") else "-"
+
+
+def summary(table, reference="lapicque"):
+    """Markdown: (1) the ported script in one process, ratios = brainpy.state / row (wall; CPU); (2) simulate
+    against the peers, ratios = peer / simulate (wall; CPU); (3) kernels per step.  A cross: rates off by > 5 %."""
+    rows = table.rows
+    out = ["**Headline: what users run** (x = brainpy.state script's time / the row's; the script rows in one "
+           "process, simulate and each peer in its own process of the same run; a cross: rates off by > 5 %, the "
+           "time does not count)\n",
+           _pivot(headline_rows(rows), HEADLINE, "vs_brainpy_all", None),
+           "\n**The ported script** (one process, interleaved; x = brainpy.state's time / the row's)\n",
+           _pivot(rows, SCRIPT_HEAD, "vs_brainpy", "vs_brainpy_cpu"),
+           f"\n**simulate and the peers** (one process each; x = peer / {reference})\n",
+           _pivot(rows, PEER_HEAD, "ratio", "ratio_cpu",
+                  extra=[(f"{reference} build+first run", _first(reference)),
+                         ("Brian2 2.9 build+run", _first("brian2-standalone")),
+                         ("Brian2 2.11 build+run", _first("brian2.11-standalone")),
+                         ("ANNarchy build+run", _first("annarchy"))])]
+    kern = [(r["model"], r["n"], r["impl"], r["kernels"]) for r in rows if r.get("kernels")]
+    if kern:
+        out.append("\n**Kernels per step** (XLA thunks in the optimized HLO of one step)\n")
+        out += [f"- {m} N={n:,} {impl}: {text}" for m, n, impl, text in kern]
+    return "\n".join(out) + "\n"
+
+
+def peers_available(a):
+    """``{impl: version or None}`` and ``{impl: reason}`` for every peer of ``a.impls`` (can its interpreter
+    import it?)."""
+    found, why, cache = {}, {}, {}
+    for impl in a.impls.split(","):
+        if impl not in PEER_OF:
+            continue
+        option, mod = PEER_OF[impl]
+        python = getattr(a, option)
+        if not python:
+            found[impl], why[impl] = None, f"no interpreter (--{option.replace('_', '-')}; see benchmarks/peer_envs.py)"
+            continue
+        if (python, mod) not in cache:
+            code = f"import {mod}; print({mod}.__version__)"
+            try:
+                p = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+                ok = p.returncode == 0 and p.stdout.strip()
+                cache[python, mod] = (p.stdout.strip().splitlines()[-1] if ok else None,
+                                      None if ok else (p.stderr.strip().splitlines() or ["?"])[-1][:200])
+            except (OSError, subprocess.TimeoutExpired) as err:
+                cache[python, mod] = (None, str(err)[:200])
+        found[impl], reason = cache[python, mod]
+        if reason:
+            why[impl] = f"{python} cannot import {mod}: {reason}"
+    return found, why
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -390,9 +519,18 @@ def parse_args(argv=None):
                    help="largest N for the slow peers (brian2-numpy, nest-1); 0 = no limit")
     p.add_argument("--cuba-sizes", default="4000,16000", help="sizes of the CUBA model (a subset of --sizes)")
     p.add_argument("--peer-python", default=sys.executable,
-                   help="interpreter with brian2 / nest installed (Brian2 wants numpy < 2.4)")
+                   help="interpreter with brian2 (2.9) / nest installed (Brian2 2.9 wants numpy < 2.4)")
+    p.add_argument("--brian2-new-python", default=default_python("brian2-2.11"),
+                   help="interpreter with Brian2 2.11 (Python >= 3.13; `python -m benchmarks.peer_envs install`)")
+    p.add_argument("--annarchy-python", default=default_python("annarchy"),
+                   help="interpreter with ANNarchy 5 and cmake (`python -m benchmarks.peer_envs install`)")
+    p.add_argument("--script-max-n", type=int, default=16000,
+                   help="largest N of the `script` group (its (T, N) float output: 0.64 GB at 16,000)")
     p.add_argument("--duration", type=float, default=1.0, help="biological seconds per run")
-    p.add_argument("--repeats", type=int, default=3, help="runs per JAX process (first = compile)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed runs per process (JAX: after the compiling call(s); compiled peers: runs of the binary)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run every process of a case this many times, alternating the order; medians are reported")
     p.add_argument("--timeout", type=int, default=900, help="seconds per process")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--stem", default=None)
@@ -417,49 +555,90 @@ def plan(a):
     return cases
 
 
-def _impls(a, peers, n, log=print):
+def _impls(a, peers, n):
     out = []
     for impl in a.impls.split(","):
-        need = "brian2" if impl.startswith("brian2") else "nest" if impl.startswith("nest") else None
-        if need and not peers.get(need):
+        impl = "script" if impl == "brainpy" else impl  # brainpy.state now runs in the script group
+        if impl in PEER_OF and not peers.get(impl):
             continue
         if a.slow_max_n and n > a.slow_max_n and impl in ("brian2-numpy", "nest-1"):
             continue
+        if impl == "script" and a.script_max_n and n > a.script_max_n:
+            continue
         if a.quick and impl in QUICK_SKIP:
             continue
-        out.append(impl)
+        if impl not in out:
+            out.append(impl)
     return out
 
 
 def _log_run(log, model, conn, n, k, impl, r):
-    log(f"  {model} {conn} N={n} K={k} {impl}: " + (r["error"] if "error" in r else
-        f"build {r['build_s']:.2f} s, first {r['first_s']:.2f} s, run {r['run_s']:.3f} s, "
-        f"rates {r['rates'][0]:.2f}/{r['rates'][1]:.2f} Hz, {r['peak_mb']:.0f} MB"))
+    for name, x in expand(impl, r).items():
+        log(f"  {model} {conn} N={n} K={k} {name}: " + (x["error"] if "error" in x else
+            f"build {x['build_s']:.2f} s, first {x['first_s']:.2f} s, run {x['run_s']:.3f} s "
+            f"(CPU {x.get('cpu_s') or float('nan'):.3f} s), "
+            + (f"rates {x['rates'][0]:.2f}/{x['rates'][1]:.2f} Hz, " if x.get("rates") else "")
+            + f"{x.get('peak_mb') or 0:.0f} MB, load {x.get('load')}"))
+
+
+def merge_rounds(runs):
+    """One result from the rounds of one row: medians of run and CPU time; the rest from the first good round."""
+    good = [r for r in runs if "run_s" in r]
+    if not good:
+        return runs[0]
+    out = dict(good[0])
+    out["run_s"] = statistics.median(r["run_s"] for r in good)
+    cpus = [r["cpu_s"] for r in good if r.get("cpu_s") is not None]
+    out["cpu_s"] = statistics.median(cpus) if cpus else None
+    out["load"] = statistics.median(r["load"] for r in good if r.get("load") is not None) \
+        if any(r.get("load") is not None for r in good) else None
+    out["rounds"] = [round(r["run_s"], 4) for r in good]
+    return out
+
+
+def run_rows(a, spec0, impls, tmp, log):
+    """Every implementation of one case, ``a.rounds`` times in alternating order; ``{row: merged result}``."""
+    rounds = {}
+    for rnd in range(max(a.rounds, 1)):
+        for impl in (impls if rnd % 2 == 0 else impls[::-1]):
+            python = getattr(a, PEER_OF[impl][0]) if impl in PEER_OF else sys.executable
+            spec = dict(spec0, impl=impl, threads=impl_threads(impl),
+                        kernels=(impl == "script" and spec0.get("kernels") and rnd == 0))
+            r = dict(run_case(spec, tmp, python, a.timeout), impl=impl)
+            _log_run(log, spec0["model"], spec0["conn"], spec0["n"], spec0["k"], impl, r)
+            for name, x in expand(impl, r).items():
+                rounds.setdefault(name, []).append(dict(x, impl=name))
+    return {name: merge_rounds(runs) for name, runs in rounds.items()}
 
 
 def section(a, log=print, progress=None):
     """Run every case of ``a`` (parsed arguments); returns the table, the run facts and the peers found."""
-    peers = peers_available(a.peer_python)
-    info = {"load_average_start": load_average(), "peers": peers, "peer_python": a.peer_python,
+    peers, why = peers_available(a)
+    info = {"load_average_start": load_average(), "peers": peers, "peers_skipped": why,
+            "peer_pythons": {o: getattr(a, o) for o in ("peer_python", "brian2_new_python", "annarchy_python")},
             "lapicque": version_of("lapicque"), "brainpy": version_of("brainpy"), "jax": version_of("jax"),
-            "brainevent": version_of("brainevent"), "numba": version_of("numba"), "cpu_count": os.cpu_count()}
+            "brainstate": version_of("brainstate"), "brainevent": version_of("brainevent"),
+            "numba": version_of("numba"), "cpu_count": os.cpu_count(), "rounds": a.rounds, "repeats": a.repeats}
     log(f"network benchmark: peers {peers}, load {info['load_average_start']}")
+    for impl, reason in why.items():
+        log(f"  skipping {impl}: {reason}")
     table = Table("network", "E/I network of Brette et al. (2007): 1 s of biological time, dt = 0.1 ms", COLUMNS,
                   note="One seeded edge list for all (fixed out-degree, multapses allowed); ratios = peer / "
-                       f"{a.reference}; a run counts only if its E and I rates are within 5 % of the case median.")
+                       f"{a.reference}, script rows: brainpy.state / row (same process); a run counts only if its "
+                       "E and I rates are within 5 % of the case median.")
+    seen_models = set()
     with tempfile.TemporaryDirectory(prefix="lq_net_") as tmp:
         for model, conn, n, k in plan(a):
             net_file = make_network(n, k, Path(tmp) / f"net_{n}_{k}.npz")
-            results = {}
-            for impl in _impls(a, peers, n, log):
-                spec = dict(impl=impl, model=model, n=n, k=k, net_file=str(net_file), threads=impl_threads(impl),
-                            duration_s=a.duration, repeats=a.repeats)
-                results[impl] = dict(run_case(spec, tmp, sys.executable, a.peer_python, a.timeout), impl=impl)
-                _log_run(log, model, conn, n, k, impl, results[impl])
+            impls = _impls(a, peers, n)
+            spec0 = dict(model=model, conn=conn, n=n, k=k, net_file=str(net_file), duration_s=a.duration,
+                         repeats=a.repeats, kernels=model not in seen_models and "script" in impls)
+            seen_models.update([model] if "script" in impls else [])
+            results = run_rows(a, spec0, impls, tmp, log)
             agreement(results)
-            ref = results.get(a.reference)
-            for impl, r in results.items():
-                table.add(**_row(model, conn, n, k, impl, r, ref))
+            ref, bp = results.get(a.reference), results.get("brainpy")
+            for impl in [r for r in ROWS if r in results]:
+                table.add(**_row(model, conn, n, k, impl, results[impl], ref, bp))
             if progress:
                 progress(table, info)
     return table, info

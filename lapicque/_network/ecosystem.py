@@ -2,9 +2,11 @@ r"""brainstate's sparse comms on lapicque's native event kernel: the same edges,
 
 A brainpy.state script ported by changing its import keeps its own comm, e.g.
 ``brainstate.nn.EventFixedProb``; on CPU each call of that comm goes through
-brainevent's numba kernel behind a Python callback (~30-45 us), while
+brainevent's numba kernel behind a Python callback (~20-45 us), while
 lapicque's native kernel (:func:`lapicque._kernels.event.event_csr_matvec`)
-does the same product in ~1-2 us.  :func:`adopt_comm` reads the comm's
+does the same product in ~1-5 us.  lapicque's projections (``AlignPostProj``,
+``DeltaProj``, ``CurrentProj``) pass every comm they are given through
+:func:`adopt_comm`, so the script needs no change.  :func:`adopt_comm` reads the comm's
 sparse structure once, through its public attributes, and returns an
 :class:`AdoptedComm` that computes, for the presynaptic input :math:`x`,
 
