@@ -39,6 +39,8 @@ SPIKE_TIME_ATOL_MS = 0.5
 #: rounding of the quadratic near the upstroke, amplified by exp(J dt) over the last steps before a spike
 #: (J up to 7.4 / ms); observed <= 0.038 mV at dt = 0.1..1 ms -> 0.1 mV.
 PARITY_V_ATOL_MV = 0.1
+#: how long before a spike V is left out of the V comparison (ms): the upswing amplifies float32 rounding
+UPSWING_MS = 1.
 #: spike counts at dt = 1 ms (the paper's own step) against solve_ivp over 1 s, RS under 10..100 mV/ms:
 #: observed -4.5 % .. -10.8 % (the reference without the guard: -14 % .. -50 %) -> 15 %.
 COARSE_RATE_RTOL = 0.15
@@ -324,7 +326,13 @@ def test_matches_the_reference_with_a_zero(spk_reset):
         assert s1.sum() > 100
         np.testing.assert_array_equal(s1, s2)
         np.testing.assert_array_equal(r1["u"], r2["u"])
-        away = (s1 == 0)
+        # away from the spikes and from the upswing before them (the last UPSWING_MS of it): there V grows
+        # faster than exponentially, so a float32 rounding difference of XLA versions (jax 0.10 vs 0.12) grows by
+        # ~1.4 per 0.1 ms step (0.1 -> 0.47 mV over 0.5 ms before one spike on Python 3.13), spikes still identical
+        soon = np.zeros_like(s1, dtype=bool)
+        for k in range(int(round(UPSWING_MS / dt)) + 1):
+            soon[:len(s1) - k] |= s1[k:] != 0
+        away = ~soon
         np.testing.assert_allclose(r1["V"][away], r2["V"][away], atol=PARITY_V_ATOL_MV, rtol=0)
 
 
