@@ -242,6 +242,14 @@ class Declared:
         """Whether this object runs without units (its parameters were given as plain numbers)."""
         return self._plain
 
+    #: bookkeeping of the unit mode, not shown by ``repr`` (``unitless`` tells the mode)
+    _REPR_HIDDEN = ("_plain", "_votes")
+
+    def __pretty_repr_item__(self, name, value):
+        if name in self._REPR_HIDDEN:
+            return None
+        return super().__pretty_repr_item__(name, value)
+
     # --- parameters -------------------------------------------------------
     def _set_params(self, **values):
         """Validate, broadcast to the group shape and store parameters declared in ``_PARAMS``."""

@@ -280,3 +280,8 @@ def test_simulate_refuses_a_unitless_model_saying_how():
     with the fix, not run with guessed units. A unitless model runs in the user's own loop, as in brainpy.state."""
     with pytest.raises(TypeError, match="plain number.*Give the parameters as quantities"):
         lq.simulate(lq.LIF(3, tau=5.), lambda t: 2. * u.mA, 100. * u.ms, dt=0.1 * u.ms)
+
+
+def test_repr_shows_parameters_not_the_mode_bookkeeping():
+    text = repr(lq.LIF(3, tau=10.))
+    assert "tau=10.0" in text and "votes" not in text and "plain" not in text
