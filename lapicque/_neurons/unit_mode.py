@@ -86,11 +86,12 @@ class UnitMode(Declared):
         def shown(names):
             return ", ".join(f"{n}={votes[n][1]}" for n in names)
 
+        units = ", ".join(f"{n} in {self._PARAMS[n].unit}" for n in [*plain, *united][:4])
         return (f"{owner}: parameter{'s' if len(plain) > 1 else ''} {shown(plain)} "
                 f"{'are plain numbers' if len(plain) > 1 else 'is a plain number'} but {shown(united)} "
                 f"{'are quantities' if len(united) > 1 else 'is a quantity'}. Give every parameter with units "
                 f"(e.g. tau=10. * u.ms), or every one as a plain number to run {owner} without units (read in "
-                f"ms, mV, mA, ...).")
+                f"its canonical units: {units}, ...).")
 
     def _strip(self, name, value):
         """A default parameter as its mantissa in the canonical unit (unitless mode)."""
