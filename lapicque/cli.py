@@ -23,7 +23,20 @@ default), ``step``, ``pulses`` (``--width``, ``--period``), ``ramp`` (0 at
 ``--seed``).  ``--current A:B`` with ``--n N`` spreads the amplitude evenly
 over ``N`` neurons, for every protocol.
 
-The models keep the reference's defaults (``R = 1 ohm``: currents in mA).
+The models: the 13 integrate-and-fire models of ``lapicque.MODELS`` and
+the other neurons of :data:`lapicque._cli.common.OTHER_MODELS` (``lapicque
+list``).  ``--current`` (and ``--offset``, ``--sigma``, ``fi``'s ``--from``
+and ``--to``) is in the model's input unit (its ``input_unit``, shown by
+``lapicque list MODEL``): a current for most (``HH``, ``WangBuzsakiHH``,
+``MorrisLecar``: ``10uA``), ``dV/dt`` for ``Izhikevich`` and
+``IzhikevichRef`` (``10mV/ms``), a plain number for ``FitzHughNagumo`` and
+``HindmarshRose`` (``0.5``); another unit is refused naming the one expected.
+Initial values drawn at random (``HH``'s ``V``) are drawn with ``--seed``
+(default 0), so that a command gives the same spikes every time.
+``fi`` needs a current input (an f-I curve); for the others, ``run
+MODEL --current A:B --n N`` gives the rates over a range of inputs.
+
+The integrate-and-fire models keep the reference's defaults (``R = 1 ohm``: currents in mA).
 ``--preset`` gives a model published, physiological parameters instead
 (:mod:`lapicque.presets`; ``lapicque presets`` lists them), and ``run`` and
 ``fi`` print a ``lapicque: warning:`` line before a run that the parameters
@@ -68,7 +81,7 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from ._cli.common import MAX_NEURONS, MAX_STEPS, RASTER_ROWS, CLIError  # the standard library only
+from ._cli.common import MAX_NEURONS, MAX_STEPS, OTHER_MODELS, RASTER_ROWS, CLIError  # the standard library only
 
 __all__ = ["main", "build_parser", "parse_quantity", "format_quantity", "CLIError"]
 
@@ -129,8 +142,10 @@ def cmd_list(args) -> int:
     from ._cli import catalog
     names = [catalog.model_name(args.model)] if args.model else list(catalog.MODELS)
     if not args.model:
-        print(f"{len(names)} models. Defaults are shown as the command line writes them; "
-              f"change them with `lapicque run MODEL --set NAME=VALUE`.\n")
+        others = [n for n in names if n in OTHER_MODELS]
+        print(f"{len(names)} models: {len(names) - len(others)} integrate-and-fire models, then {', '.join(others)}. "
+              f"Defaults are shown as the command line writes them; change them with "
+              f"`lapicque run MODEL --set NAME=VALUE`; --current is in the model's input unit.\n")
     for name in names:
         print("\n".join(catalog.lines(name)))
     from .presets import PRESETS
@@ -171,7 +186,8 @@ def _record_arg(text: Optional[str], model, plot: bool):
     available = [n for n, _ in cv.model_states(type(model))]
     if not text:  # for --plot: the dynamic variables, not the refractory bookkeeping
         from ._neurons.refractory import BOOKKEEPING
-        return tuple(n for n in available if n not in BOOKKEEPING) if plot else ()
+        skip = BOOKKEEPING + ("crossed",)  # HH & co.: last step's spike, kept to count a crossing once
+        return tuple(n for n in available if n not in skip) if plot else ()
     names = available if text.strip() == "all" else [s.strip() for s in text.split(",") if s.strip()]
     bad = [n for n in names if n not in available]
     if bad:
@@ -181,21 +197,30 @@ def _record_arg(text: Optional[str], model, plot: bool):
     return tuple(names)
 
 
-def _protocol(args, duration_ms: float, dt_ms: float):
-    """The input protocol; every one of its options is checked, whichever ``--input`` uses it."""
-    from ._cli.values import quantity_option as qo
+def _protocol(args, duration_ms: float, dt_ms: float, spec, model: str):
+    """The input protocol; every one of its options is checked, whichever ``--input`` uses it.
+
+    ``--offset`` and ``--sigma`` are in the model's input unit (``spec``, a
+    :class:`~lapicque._cli.values.InputSpec`); left out, they are 0.
+    """
+    import saiunit as u
+    from ._cli.values import input_option, quantity_option as qo
     from ._cli.protocols import Protocol
 
     def ms(text, what, sign):
         return None if text is None else float(qo(text, "time", what, sign).mantissa)
 
-    p = Protocol(kind=args.input, offset=float(qo(args.offset, "current", "--offset").mantissa),
+    def inp(text, what, sign=None):
+        return 0.0 if text is None else float(u.get_mantissa(input_option(text, spec, what, model, sign)))
+
+    p = Protocol(kind=args.input, offset=inp(args.offset, "--offset"),
                  start_ms=ms(args.start, "--start", "nonnegative") or 0.0,
                  stop_ms=ms(args.stop, "--stop", "positive"),
                  width_ms=ms(args.width, "--width", "positive"), period_ms=ms(args.period, "--period", "positive"),
                  freq_hz=float(qo(args.freq, "rate", "--freq", "positive").mantissa) * 1e3,
-                 sigma=float(qo(args.sigma, "current", "--sigma", "nonnegative").mantissa),
-                 tau_ms=ms(args.tau_noise, "--tau-noise", "positive"), seed=args.seed)
+                 sigma=inp(args.sigma, "--sigma", "nonnegative"),
+                 tau_ms=ms(args.tau_noise, "--tau-noise", "positive"), seed=args.seed,
+                 unit=spec.unit if spec.kind != "current" else "mA")
     try:
         p.check(duration_ms, dt_ms)
     except ValueError as e:
@@ -217,16 +242,21 @@ def _run_plan(args):
     from ._cli import values as cv
 
     cls, sets = _model_and_sets(args)
-    amplitude = cv.current_arg(args.current, args.n)
+    spec = cv.input_spec(cls)  # the unit of --current, --offset, --sigma: the model's input_unit
+    amplitude = cv.current_arg(args.current, args.n, spec, cls.__name__)
     duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
     dt = cv.quantity_option(args.dt, "time", "--dt", "positive")
     n_steps = cv.check_steps(duration, dt)
     dt_ms = float(dt.mantissa)
-    protocol = _protocol(args, float(duration.mantissa), dt_ms)
+    protocol = _protocol(args, float(duration.mantissa), dt_ms, spec, cls.__name__)
     model = cv.build_model(cls, args.n, sets)
+    random_init = cv.random_initial_values(model)
     # the population records what --record asks; with --plot and several neurons, the plotted
-    # neuron's trace comes from a run of that neuron alone (see _neuron_trace)
+    # neuron's trace comes from a run of that neuron alone (see _neuron_trace) -- or, where initial
+    # values are drawn at random (a neuron alone would draw another), from the population's V
     record = _record_arg(args.record, model, bool(args.plot) and args.n == 1)
+    if args.plot and args.n > 1 and random_init and "V" not in record:
+        record += ("V",)
     if record and args.record_every > n_steps:
         raise CLIError(f"--record-every must be from 1 to the number of steps ({n_steps}); "
                        f"got {args.record_every}")
@@ -234,13 +264,14 @@ def _run_plan(args):
     memory = cv.run_memory(args.n, n_steps, len(record), args.record_every, noise=protocol.kind == "ou")
     cv.check_memory(memory, f"run: --n {args.n} over {n_steps} steps", "shorten --duration, lengthen --dt, "
                     "use fewer --n" + (" or a larger --record-every" if record else ""))
-    amp = np.broadcast_to(np.asarray(amplitude.mantissa, dtype=np.float32), (args.n,))
+    amp = np.broadcast_to(np.asarray(amplitude, dtype=np.float32), (args.n,))
     current = protocol.current(n_steps, dt_ms, amp)
     # told, not inferred: with --n equal to the number of steps a (n,) current would be ambiguous
     time_varying = None if callable(current) else protocol.kind == "ou"
     return SimpleNamespace(cls=cls, sets=sets, duration=duration, dt=dt, dt_ms=dt_ms, n_steps=n_steps,
                            protocol=protocol, model=model, record=record, amp=amp, current=current,
-                           time_varying=time_varying)
+                           time_varying=time_varying, spec=spec, random_init=random_init,
+                           seed=0 if args.seed is None else args.seed)
 
 
 def _model_and_sets(args):
@@ -281,13 +312,14 @@ def _preset_current(text: str) -> str:
     return f"{p.protocol[0][0]:g}{p.current_unit}"
 
 
-def _drive_warnings(model, peak_mA, what: str) -> List[str]:
-    """:func:`lapicque.presets.check` as the command line says it (``--set``/``--current`` remedies)."""
-    import numpy as np
-    import saiunit as u
+def _drive_warnings(model, peak, what: str, spec) -> List[str]:
+    """:func:`lapicque.presets.check` as the command line says it (``--set``/``--current`` remedies).
+
+    ``peak`` is the largest input, in ``spec.canonical`` (mA for a current); a
+    plain number (a dimensionless input) is checked for the start only.
+    """
     from .presets import check
-    peak = u.Quantity(np.asarray(peak_mA, dtype=np.float64), unit=u.mA)
-    messages = check(model, peak, cli=True)
+    messages = check(model, spec.quantity(peak), cli=True)
     if what == "fi":
         messages = [m.replace("(--current ", "(--to ") for m in messages]
     for m in messages:
@@ -317,7 +349,7 @@ def cmd_run(args) -> int:
     plan = _run_plan(args)
     # the largest current the protocol can give (the noise counted at 3 sigma)
     peak = np.abs(plan.amp) + abs(float(plan.protocol.offset)) + 3 * abs(float(plan.protocol.sigma or 0.0))
-    _drive_warnings(plan.model, peak, "run")
+    _drive_warnings(plan.model, peak, "run", plan.spec)
     with warnings.catch_warnings():  # said above, as the command line says it
         warnings.simplefilter("ignore", DriveWarning)
         return _run_and_report(plan, args)
@@ -326,10 +358,14 @@ def cmd_run(args) -> int:
 def _run_and_report(plan, args) -> int:
     from ._engine.simulate import simulate
 
+    _seed_initial_values(plan)
     res = simulate(plan.model, plan.current, plan.duration, plan.dt, record=plan.record,
                    record_every=args.record_every, time_varying=plan.time_varying,
                    progress=_progress(args, plan.n_steps, args.n))
-    res.meta.update(plan.protocol.describe(), current=args.current, seed=args.seed, command="lapicque run")
+    res.meta.update(plan.protocol.describe(), current=args.current, seed=args.seed, command="lapicque run",
+                    input_unit=plan.spec.unit)
+    if plan.random_init:
+        res.meta.update(initial_values_seed=plan.seed)
     _print_run(res, plan, args)
     if args.out:
         try:
@@ -345,6 +381,13 @@ def _run_and_report(plan, args) -> int:
     return 0
 
 
+def _seed_initial_values(plan) -> None:
+    """Initial values drawn at random (HH's ``V``) are drawn from ``--seed`` (default 0): the same every run."""
+    if plan.random_init:
+        import brainstate
+        brainstate.random.seed(plan.seed)
+
+
 def _print_run(res, plan, args):
     """The summary lines: whole-population counts and rates, and the first spike times of neuron 0 only."""
     import numpy as np
@@ -353,7 +396,8 @@ def _print_run(res, plan, args):
     counts = res.spike_count.reshape(-1)
     rates = np.asarray(res.rate.mantissa).reshape(-1)
     n_word = "neuron" if args.n == 1 else "neurons"
-    print(f"{plan.cls.__name__}: {args.n} {n_word}, current {args.current} ({plan.protocol.kind}), "
+    word = "current" if plan.spec.kind == "current" else "input"
+    print(f"{plan.cls.__name__}: {args.n} {n_word}, {word} {args.current} ({plan.protocol.kind}), "
           f"{cv.format_quantity(res.duration, 'time')} at dt = {cv.format_quantity(res.dt, 'time')}")
     if args.n == 1:
         print(f"spikes: {int(counts[0])}")
@@ -365,6 +409,8 @@ def _print_run(res, plan, args):
     shown = cv.format_times_at_dt(first, plan.dt_ms) if first.size else "none"
     more = f", ... ({int(counts[0])} in all)" if counts[0] > first.size else ""
     print(f"spike times (neuron 0): {shown}{more}")
+    for name, dist in plan.random_init.items():
+        print(f"{name}: drawn from {dist} with --seed {plan.seed} (--set {name}=VALUE for a fixed start)")
 
 
 def _neuron_trace(res, plan, i: int):
@@ -423,7 +469,9 @@ def _run_summary(res, model, args, protocol, record) -> Dict[str, Any]:
         "model": type(model).__name__, "preset": args.preset,
         "parameters": cv.used_parameters(model),
         "overrides": list(dict.fromkeys(s.partition("=")[0].strip() for s in args.set)),
-        "n": args.n, "current": args.current, "protocol": protocol.describe(),
+        "n": args.n, "current": args.current, "input_unit": cv.input_spec(model).unit,
+        "protocol": protocol.describe(),
+        "initial_values_seed": (0 if args.seed is None else args.seed) if cv.random_initial_values(model) else None,
         "duration_ms": res.n_steps * dt_ms, "dt_ms": dt_ms, "record": list(record),
         "record_every": args.record_every,
         "spike_count": int(counts.sum()), "spike_counts": [int(c) for c in counts],
@@ -442,16 +490,21 @@ def _write_json(path, data):
         json.dump(data, f, indent=1)
 
 
-def cmd_fi(args) -> int:
+def _fi_plan(args):
+    """Every option of ``fi``, checked before anything is simulated (a namespace of the parsed values)."""
     import numpy as np
-    import saiunit as u
+    from types import SimpleNamespace
     from ._cli import values as cv
-    from . import plot as lplot
-    from .analysis import fi_curve
 
     cls, sets = _model_and_sets(args)
-    lo = cv.quantity_option(args.from_, "current", "--from")
-    hi = cv.quantity_option(args.to, "current", "--to")
+    spec = cv.input_spec(cls)
+    if spec.kind != "current":  # lapicque.analysis.fi_curve takes currents
+        lo, hi = ("0", "1") if spec.kind == "dimensionless" else (f"0{spec.unit}", f"20{spec.unit}")
+        raise CLIError(f"fi: an f-I curve needs a current input, and {cls.__name__} takes its input {spec.words}; "
+                       f"for its rate over a range of inputs run `lapicque run {cls.__name__} --current {lo}:{hi} "
+                       f"--n 21 --json rates.json` (rates_Hz, one per input)")
+    lo = cv.input_option(args.from_, spec, "--from", cls.__name__)
+    hi = cv.input_option(args.to, spec, "--to", cls.__name__)
     duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
     dt = cv.quantity_option(args.dt, "time", "--dt", "positive")
     transient = cv.quantity_option(args.transient, "time", "--transient", "nonnegative")
@@ -461,38 +514,60 @@ def cmd_fi(args) -> int:
     # one neuron per current, spikes counted (no per-step record): the currents and the states
     cv.check_memory({"the currents and neuron states (about 64 bytes per current)": 64 * args.steps},
                     f"fi: --steps {args.steps}", "use fewer --steps")
-    currents = u.Quantity(np.linspace(float(lo.mantissa), float(hi.mantissa), args.steps).astype(np.float32),
-                          unit=u.mA)
+    currents = spec.quantity(np.linspace(float(lo.mantissa), float(hi.mantissa), args.steps))  # in mA
     model = cv.build_model(cls, args.steps, sets)
+    return SimpleNamespace(cls=cls, spec=spec, duration=duration, dt=dt, transient=transient, n_steps=n_steps,
+                           currents=currents, model=model, random_init=cv.random_initial_values(model),
+                           seed=0)
+
+
+def cmd_fi(args) -> int:
     import warnings
+    import numpy as np
+    import saiunit as u
+    from .analysis import fi_curve
     from .presets import DriveWarning
-    _drive_warnings(model, np.abs(np.asarray(currents.mantissa, dtype=np.float64)), "fi")
+
+    plan = _fi_plan(args)
+    _drive_warnings(plan.model, np.abs(np.asarray(plan.currents.mantissa, dtype=np.float64)), "fi", plan.spec)
+    _seed_initial_values(plan)
     with warnings.catch_warnings():  # said above, as the command line says it
         warnings.simplefilter("ignore", DriveWarning)
-        rates = fi_curve(model, currents, duration, dt,
-                         transient=transient if float(transient.mantissa) else None,
-                         progress=_progress(args, n_steps, args.steps))
-    I, r = np.asarray(currents.mantissa), np.asarray(rates.to_decimal(u.Hz))
-    print(f"{cls.__name__}: f-I curve, {args.steps} currents from {args.from_} to {args.to}, "
-          f"{cv.format_quantity(duration, 'time')} each at dt = {cv.format_quantity(dt, 'time')}")
-    print(f"{'current (mA)':>14}  {'rate (Hz)':>10}")
-    for i, ri in zip(I, r):
-        print(f"{i:14.6g}  {ri:10.4g}")
-    firing = np.nonzero(r > 0)[0]
-    print(f"fires from {I[firing[0]]:.6g} mA on; {r.max():.4g} Hz at most" if firing.size
-          else "no spikes in this range of currents")
+        rates = fi_curve(plan.model, plan.currents, plan.duration, plan.dt,
+                         transient=plan.transient if float(plan.transient.mantissa) else None,
+                         progress=_progress(args, plan.n_steps, args.steps))
+    _print_fi(plan, args, np.asarray(rates.to_decimal(u.Hz)))
     if args.plot:
-        ax = lplot.fi_curve(currents, rates, title=f"{cls.__name__} f-I curve", label=cls.__name__)
+        from . import plot as lplot
+        name = plan.cls.__name__
+        ax = lplot.fi_curve(plan.currents, rates, title=f"{name} f-I curve", label=name)
         lplot.save(ax.figure, args.plot)
         print(f"wrote {args.plot}")
     if args.json:
+        from ._cli import values as cv
         from ._results.formats import versions
-        _write_json(args.json, {"model": cls.__name__, "parameters": cv.used_parameters(model),
-                                "duration_ms": float(duration.mantissa), "dt_ms": float(dt.mantissa),
-                                "currents_mA": [float(x) for x in I], "rates_Hz": [float(x) for x in r],
-                                "versions": versions()})
+        _write_json(args.json, {"model": plan.cls.__name__, "parameters": cv.used_parameters(plan.model),
+                                "duration_ms": float(plan.duration.mantissa), "dt_ms": float(plan.dt.mantissa),
+                                "currents_mA": [float(x) for x in np.asarray(plan.currents.mantissa)],
+                                "rates_Hz": [float(x) for x in np.asarray(rates.to_decimal(u.Hz))],
+                                "input_unit": plan.spec.unit, "versions": versions()})
         print(f"wrote {args.json}")
     return 0
+
+
+def _print_fi(plan, args, r) -> None:
+    """The f-I table, the currents in the model's own unit (mA; uA for HH)."""
+    import numpy as np
+    from ._cli import values as cv
+    I, unit = plan.spec.to_model_unit(plan.currents.mantissa), plan.spec.unit
+    print(f"{plan.cls.__name__}: f-I curve, {args.steps} currents from {args.from_} to {args.to}, "
+          f"{cv.format_quantity(plan.duration, 'time')} each at dt = {cv.format_quantity(plan.dt, 'time')}")
+    print(f"{f'current ({unit})':>14}  {'rate (Hz)':>10}")
+    for i, ri in zip(I, r):
+        print(f"{i:14.6g}  {ri:10.4g}")
+    firing = np.nonzero(r > 0)[0]
+    print(f"fires from {I[firing[0]]:.6g} {unit} on; {r.max():.4g} Hz at most" if firing.size
+          else "no spikes in this range of currents")
 
 
 def cmd_patterns(args) -> int:
@@ -614,7 +689,7 @@ def _toml_option(key: str, value, action: argparse.Action, where: str) -> List[s
 
 
 #: example values of the options without a default, for the messages about a TOML file
-_TOML_EXAMPLES = {"current": "500pA", "start": "10ms", "stop": "100ms", "record": "V,w", "out": "run.npz",
+_TOML_EXAMPLES = {"current": "500pA", "offset": "0mA", "sigma": "0.5mA", "start": "10ms", "stop": "100ms", "record": "V,w", "out": "run.npz",
                   "plot": "run.png", "json": "run.json", "from_": "0mA", "to": "10mA"}
 
 
@@ -666,7 +741,8 @@ def _add_run(sub):
                    "(see `lapicque presets`; --set overrides them; gives the model when none is named)")
     q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="set a parameter, e.g. --set tau=10ms (repeatable)")
-    q.add_argument("--current", default=None, help="amplitude, e.g. 500pA, or A:B spread over --n neurons")
+    q.add_argument("--current", default=None, help="amplitude in the model's input unit (`lapicque list MODEL`), "
+                   "e.g. 500pA, 10uA (HH), 10mV/ms (Izhikevich), 0.5 (FitzHughNagumo); or A:B spread over --n neurons")
     q.add_argument("--n", type=_whole(1, MAX_NEURONS), default=1,
                    help=f"number of neurons, 1 to {MAX_NEURONS} (default 1)")
     q.add_argument("--duration", default="200ms", help="simulated time (default 200ms)")
@@ -674,16 +750,18 @@ def _add_run(sub):
     g = q.add_argument_group("input protocol")
     g.add_argument("--input", default="constant", choices=("constant", "step", "pulses", "ramp", "sine", "ou"),
                    help="time course of the current (default constant)")
-    g.add_argument("--offset", default="0mA", help="current outside the protocol's window (default 0mA)")
+    g.add_argument("--offset", default=None, help="input outside the protocol's window, in --current's unit "
+                   "(default 0)")
     g.add_argument("--start", default=None, help="protocol window start (default 0ms)")
     g.add_argument("--stop", default=None, help="protocol window end (default: end of the run)")
     g.add_argument("--width", default="1ms", help="pulses: width of each pulse (default 1ms)")
     g.add_argument("--period", default="10ms", help="pulses: period of the train (default 10ms)")
     g.add_argument("--freq", default="10Hz", help="sine: frequency (default 10Hz)")
-    g.add_argument("--sigma", default="0mA", help="ou: noise standard deviation, e.g. 0.5mA")
+    g.add_argument("--sigma", default=None, help="ou: noise standard deviation, in --current's unit, e.g. 0.5mA")
     g.add_argument("--tau-noise", dest="tau_noise", default="5ms", help="ou: correlation time (default 5ms)")
     g.add_argument("--seed", type=_whole(0), default=None,
-                   help="ou: random seed, a whole number >= 0 (recorded in the output)")
+                   help="ou: random seed, a whole number >= 0 (recorded in the output); also the seed of "
+                   "initial values drawn at random (HH's V; default 0)")
     g = q.add_argument_group("output")
     g.add_argument("--record", metavar="V,w", help="states to record (comma separated, or 'all')")
     g.add_argument("--record-every", dest="record_every", type=_whole(1), default=1, metavar="K",
@@ -720,7 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="Quantities are written with units, e.g. 500pA, 0.1ms, -65mV, 10Mohm, 2nS, 0.07/mV.")
     p.add_argument("--version", action="version", version=f"lapicque {_version()}")
     sub = p.add_subparsers(dest="command", metavar="{list,presets,run,fi,patterns,demo}", parser_class=_Parser)
-    q = sub.add_parser("list", help="the models with their parameters, defaults, units and states; the presets")
+    q = sub.add_parser("list", help="the models with their parameters, defaults, units, states and input unit; "
+                       "the presets")
     q.add_argument("model", nargs="?", help="show only this model")
     q.set_defaults(func=cmd_list)
     q = sub.add_parser("presets", help="physiological parameter sets from the literature (run --preset NAME)")

@@ -266,9 +266,11 @@ def _threshold_for(result, neuron: int) -> Tuple[Optional[np.ndarray], str]:
     if "V_th" in result.traces:  # dynamic threshold (Gif) that was recorded
         return _mantissa(result.traces["V_th"]).reshape(n_samples, -1)[:, neuron], "threshold V_th"
     V_th = getattr(model, "V_th", None)
-    if not (isinstance(V_th, u.Quantity) and u.have_same_dim(V_th, u.mV)):
-        return None, ""
-    vals = np.broadcast_to(np.asarray(V_th.to_decimal(u.mV)), tuple(model.varshape)).reshape(-1)
+    if isinstance(V_th, u.Quantity) and u.have_same_dim(V_th, u.mV):
+        V_th = V_th.to_decimal(u.mV)
+    elif isinstance(V_th, u.Quantity) or not np.issubdtype(np.asarray(V_th).dtype, np.number):
+        return None, ""  # (a plain number is the threshold of a dimensionless V: FitzHughNagumo, HindmarshRose)
+    vals = np.broadcast_to(np.asarray(V_th), tuple(model.varshape)).reshape(-1)
     thr = np.asarray(vals[neuron % vals.size])
     beta = getattr(model, "beta", None)
     if isinstance(beta, u.Quantity) and u.have_same_dim(beta, u.mV) and "a" in result.traces:

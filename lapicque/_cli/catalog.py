@@ -1,9 +1,11 @@
 """What ``lapicque list`` prints, as static data, so that listing the models imports no JAX.
 
 :data:`MODELS` (in :mod:`lapicque._cli._catalog_data`, generated) holds, for
-every model of ``lapicque.MODELS`` in order, the first line of its docstring,
-its parameters (name, default as the command line writes it, description)
-and its states (name, unit or kind).  :func:`live` computes the same from the
+every model the command runs in order (``lapicque.MODELS``, then
+:data:`~lapicque._cli.common.OTHER_MODELS`), the first line of its docstring,
+its parameters (name, default as the command line writes it, description),
+its states (name, unit or kind) and its input (the unit of ``--current``,
+read from the model's ``input_unit``: words and an example).  :func:`live` computes the same from the
 classes themselves; a test checks that the two agree, and::
 
     python -m lapicque._cli.catalog
@@ -46,6 +48,7 @@ def lines(name: str) -> List[str]:
     out = [f"{name} -- {entry['doc']}"]
     out += [f"    {p:<17} {default:<10} {desc}" for p, default, desc in entry["params"]]
     out.append(f"    states: {', '.join(f'{n} ({what})' for n, what in entry['states'])}")
+    out.append(f"    input (--current): {entry['input']['words']}, e.g. {entry['input']['example']}")
     return out + [""]
 
 
@@ -60,7 +63,7 @@ def live() -> Dict[str, dict]:
         for info in cv.model_parameters(cls):
             desc = kind_words.get(info.kind, info.kind)
             if info.role == "initial value":
-                desc = f"initial value ({desc})"
+                desc = f"initial value ({desc}){_initializer_words(info.default)}"
             elif info.kind in ("choice", "bool"):
                 desc = info.role
             if info.constraint == "positive":
@@ -68,9 +71,20 @@ def live() -> Dict[str, dict]:
             elif info.constraint == "nonnegative":
                 desc += ", >= 0"
             params.append((info.name, cv.format_default(info), desc))
+        spec = cv.input_spec(cls)
         out[name] = {"doc": doc[0].strip() if doc else "", "params": params,
-                     "states": [tuple(s) for s in cv.model_states(cls)]}
+                     "states": [tuple(s) for s in cv.model_states(cls)],
+                     "input": {"unit": spec.unit, "words": spec.words, "example": spec.example}}
     return out
+
+
+def _initializer_words(default) -> str:
+    """What a default initial value that is not a number means: unset (HH's gates) or drawn at random (HH's V)."""
+    if default is None:
+        return "; unset: the steady state at the initial V"
+    if callable(default) and type(default).__name__ != "Constant":
+        return f"; drawn from {default} with --seed (default 0)"
+    return ""
 
 
 def write(path: Optional[str] = None) -> str:

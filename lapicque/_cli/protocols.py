@@ -46,7 +46,13 @@ PROTOCOLS = ("constant", "step", "pulses", "ramp", "sine", "ou")
 
 @dataclasses.dataclass
 class Protocol:
-    """One input protocol; times in ms, currents in mA, frequency in Hz (see the module docstring)."""
+    """One input protocol; times in ms, frequency in Hz, the input in ``unit`` (see the module docstring).
+
+    ``unit`` is the canonical unit of the model's input as the command line
+    writes it (:class:`lapicque._cli.values.InputSpec`): ``'mA'`` for a
+    current (every current model, HH's uA included), ``'mV/ms'`` for the
+    Izhikevich models, ``''`` for a plain number.
+    """
 
     kind: str = "constant"
     offset: float = 0.0
@@ -58,6 +64,7 @@ class Protocol:
     sigma: float = 0.0
     tau_ms: float = 5.0
     seed: Optional[int] = None
+    unit: str = "mA"
 
     def check(self, duration_ms: float, dt_ms: float):
         """Raise ``ValueError`` naming the option when the protocol cannot run."""
@@ -75,9 +82,20 @@ class Protocol:
             raise ValueError(f"--freq must be > 0; got {self.freq_hz:g} Hz")
         if self.kind == "ou":
             if not self.sigma > 0:
-                raise ValueError(f"--input ou needs --sigma > 0 (the noise amplitude); got {self.sigma:g} mA")
+                raise ValueError(f"--input ou needs --sigma > 0 (the noise amplitude); got {self.sigma:g}{self._spelled}")
             if not self.tau_ms > 0:
                 raise ValueError(f"--tau-noise must be > 0; got {self.tau_ms:g} ms")
+
+    @property
+    def _spelled(self) -> str:
+        return f" {self.unit}" if self.unit else ""
+
+    def _quantity(self, values):
+        """The input as :func:`lapicque.simulate` takes it: a Quantity in :attr:`unit`, or plain numbers."""
+        import saiunit as u
+        if not self.unit:
+            return values
+        return u.Quantity(values, unit={"mA": u.mA, "mV/ms": u.mV / u.ms}[self.unit])
 
     def stop(self, duration_ms: float) -> float:
         return duration_ms if self.stop_ms is None else min(self.stop_ms, duration_ms)
@@ -100,7 +118,7 @@ class Protocol:
         return ((t >= self.start_ms - half) & (t < stop - half)).astype(t.dtype)
 
     def values(self, t_ms, amplitude, duration_ms: Optional[float] = None, dt_ms: Optional[float] = None):
-        """Deterministic part of the current (mA), shape ``(len(t_ms), n)``, evaluated with numpy."""
+        """Deterministic part of the input (in :attr:`unit`), shape ``(len(t_ms), n)``, evaluated with numpy."""
         t = np.asarray(t_ms, dtype=np.float64)[:, None]
         dt_ms = dt_ms if dt_ms is not None else (float(t[1, 0] - t[0, 0]) if t.shape[0] > 1 else 1.0)
         stop = self.stop(duration_ms if duration_ms is not None else float(t[-1, 0]) + dt_ms)
@@ -121,18 +139,16 @@ class Protocol:
 
     def current(self, n_steps: int, dt_ms: float, amplitude):
         """What :func:`lapicque.simulate` takes: a Quantity (constant / array over time) or a function of t."""
-        import saiunit as u
-
         amp = np.asarray(amplitude, dtype=np.float32).reshape(-1)
         duration = n_steps * dt_ms
         if self.kind == "constant":
-            return u.Quantity((self.offset + amp).astype(np.float32), unit=u.mA)
+            return self._quantity((self.offset + amp).astype(np.float32))
         if self.kind == "ou":
             t = np.arange(n_steps) * dt_ms
             det = self.values(t, amp, duration, dt_ms)
             window = self._window(t[:, None], self.stop(duration), dt_ms, np)
             arr = det + self.sigma * self.ou_noise(n_steps, amp.size, dt_ms) * window
-            return u.Quantity(arr.astype(np.float32), unit=u.mA)
+            return self._quantity(arr.astype(np.float32))
         return self._function_of_t(amp, duration, dt_ms)
 
     def _function_of_t(self, amp, duration, dt_ms):
@@ -145,13 +161,14 @@ class Protocol:
         def current(t):
             tm = jnp.asarray(t.to_decimal(u.ms), dtype=jnp.float32)
             course = self._shape(tm, stop, jnp) * self._window(tm, stop, dt_ms, jnp)
-            return u.Quantity(self.offset + amp * course, unit=u.mA)
+            return self._quantity(self.offset + amp * course)
 
         return current
 
     def describe(self) -> Dict[str, Any]:
         """The options that matter for this protocol (for JSON summaries and saved metadata)."""
-        out: Dict[str, Any] = {"input": self.kind, "offset_mA": self.offset}
+        suffix = {"mA": "_mA", "mV/ms": "_mV_per_ms"}.get(self.unit, "")
+        out: Dict[str, Any] = {"input": self.kind, f"offset{suffix}": self.offset}
         if self.kind != "constant":
             out.update(start_ms=self.start_ms, stop_ms=self.stop_ms)
         if self.kind == "pulses":
@@ -159,5 +176,5 @@ class Protocol:
         if self.kind == "sine":
             out.update(freq_Hz=self.freq_hz)
         if self.kind == "ou":
-            out.update(sigma_mA=self.sigma, tau_noise_ms=self.tau_ms, seed=self.seed)
+            out.update({f"sigma{suffix}": self.sigma, "tau_noise_ms": self.tau_ms, "seed": self.seed})
         return out

@@ -19,16 +19,23 @@ import inspect
 import math
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import saiunit as u
 
-from .._core.units import DIMENSIONS, kind_of
-from .common import MAX_STEPS, CLIError
+from .._core.units import DIMENSIONS as _CORE_DIMENSIONS, Dimension, kind_of
+from .common import MAX_STEPS, OTHER_MODELS, CLIError
 
 __all__ = ["parse_quantity", "format_quantity", "model_parameters", "parse_sets", "format_times_at_dt",
-           "dt_decimals", "quantity_option", "check_steps", "check_memory", "run_memory", "spike_times_ms"]
+           "dt_decimals", "quantity_option", "check_steps", "check_memory", "run_memory", "spike_times_ms",
+           "InputSpec", "input_spec", "input_option", "random_initial_values"]
+
+#: the kinds of quantity the command line reads: lapicque's (``_core.units.DIMENSIONS``) and the input of the
+#: Izhikevich models (``dV/dt``; their ``d`` and ``u``), which no parameter of an integrate-and-fire model has
+DIMENSIONS = dict(_CORE_DIMENSIONS, **{
+    "voltage rate": Dimension(u.mV / u.ms, "voltage per time", "10. * u.mV / u.ms", "mV/ms", "10mV/ms"),
+})
 
 
 # --------------------------------------------------------------------------
@@ -57,7 +64,9 @@ def _kind_of(unit) -> Optional[str]:
     """The kind name of a unit (``None`` for dimensionless; the unit's own name for a kind not in the table)."""
     if unit is None:
         return None
-    return kind_of(unit) or str(unit)
+    found = kind_of(unit) or next((k for k, d in DIMENSIONS.items() if u.have_same_dim(1. * d.unit, 1. * unit)),
+                                  None)
+    return found or str(unit)
 
 
 def _parse_unit(text: str) -> Tuple[float, Any]:
@@ -184,9 +193,9 @@ def format_quantity(value, kind: Optional[str]) -> str:
 # models and their parameters
 # --------------------------------------------------------------------------
 def models():
-    """Every model by name (``lapicque.MODELS``)."""
+    """Every model the command runs, by name: ``lapicque.MODELS``, then :data:`~lapicque._cli.common.OTHER_MODELS`."""
     import lapicque
-    return lapicque.MODELS
+    return dict(lapicque.MODELS, **{name: getattr(lapicque, name) for name in OTHER_MODELS})
 
 
 def model_class(name: str):
@@ -240,6 +249,10 @@ def format_default(info: _ParamInfo) -> str:
     """A parameter's default as the command line writes it (``'10ms'``, ``'soft'``)."""
     if info.kind in ("choice", "bool"):
         return str(info.default)
+    if info.role == "initial value" and info.default is None:
+        return "unset"
+    if info.role == "initial value" and callable(info.default) and type(info.default).__name__ != "Constant":
+        return "random"
     try:
         return format_quantity(info.default, info.kind)
     except Exception:  # pragma: no cover - an unusual initializer
@@ -277,6 +290,117 @@ def build_model(cls, n: int, sets: Dict[str, Any]):
         return cls(n, **sets)
     except (ParameterError, TypeError, ValueError) as e:
         raise CLIError(str(e).splitlines()[0]) from None
+
+
+# --------------------------------------------------------------------------
+# the input of a model, in its own unit
+# --------------------------------------------------------------------------
+class InputSpec(NamedTuple):
+    """How a model takes its input on the command line (read from its ``input_unit``).
+
+    Examples
+    --------
+    >>> import lapicque
+    >>> input_spec(lapicque.Izhikevich)
+    InputSpec(kind='voltage rate', unit='mV/ms', example='10mV/ms')
+    >>> input_spec(lapicque.FitzHughNagumo).words
+    'as a plain number (it is dimensionless)'
+    """
+
+    kind: str     # 'current', 'voltage rate' or 'dimensionless'
+    unit: str     # the model's input unit as the command line writes it: 'mA', 'uA', 'mV/ms', '' (plain)
+    example: str  # a value to show: '10uA'
+
+    @property
+    def canonical(self):
+        """The unit of the parsed values (mA, mV/ms; ``None``: plain numbers)."""
+        return None if self.kind == "dimensionless" else DIMENSIONS[self.kind].unit
+
+    @property
+    def words(self) -> str:
+        """'in uA (a current)', 'as a plain number (it is dimensionless)'."""
+        if self.kind == "dimensionless":
+            return "as a plain number (it is dimensionless)"
+        return f"in {self.unit} ({DIMENSIONS[self.kind].phrase})"
+
+    def quantity(self, values):
+        """Values in :attr:`canonical` as what :func:`lapicque.simulate` takes (a Quantity, or plain float32)."""
+        arr = np.asarray(values, dtype=np.float32)
+        return arr if self.canonical is None else u.Quantity(arr, unit=self.canonical)
+
+    def to_model_unit(self, values) -> np.ndarray:
+        """Values in :attr:`canonical` written in the model's own unit (mA -> uA for HH)."""
+        arr = np.asarray(values, dtype=np.float64)
+        if self.canonical is None:
+            return arr
+        scale, base = _parse_unit(self.unit)
+        return np.asarray(u.Quantity(arr, unit=self.canonical).to_decimal(base), dtype=np.float64) / scale
+
+
+#: the value shown for an input, by its unit
+_INPUT_EXAMPLES = {"mA": "2mA", "uA": "10uA", "mV/ms": "10mV/ms", "": "0.5"}
+
+
+def input_spec(model) -> InputSpec:
+    """The :class:`InputSpec` of a model (an instance, or a class: read from a one-neuron instance)."""
+    if isinstance(model, type):
+        model = model(1)
+    unit = getattr(model, "input_unit", u.mA)
+    if unit is None:
+        return InputSpec("dimensionless", "", _INPUT_EXAMPLES[""])
+    kind, text = _kind_of(unit), str(unit).replace(" ", "")
+    if kind not in DIMENSIONS:  # pragma: no cover - a model with an input the command line has no words for
+        raise CLIError(f"{type(model).__name__} takes its input in {unit}, which the command line cannot read")
+    return InputSpec(kind, text, _INPUT_EXAMPLES.get(text, f"1{text}"))
+
+
+def _dimension_of_text(text: str) -> Optional[str]:
+    """The kind of quantity ``text`` is (``'dimensionless'`` without a unit); ``None`` where it cannot be read."""
+    m = _NUMBER.match(str(text))
+    if not m:
+        return None
+    if not m.group(2):
+        return "dimensionless"
+    try:
+        _, unit = _parse_unit(m.group(2))
+    except ValueError:
+        return None
+    return "dimensionless" if unit is None else _kind_of(unit)
+
+
+def input_option(text, spec: InputSpec, what: str, model: str, sign: Optional[str] = None):
+    """An input option (``--current``, ``--offset``, ``--sigma``, ``--from``, ``--to``) in the model's unit.
+
+    A value of another dimension is refused naming the unit the model takes,
+    e.g. ``--current 10mA`` for Izhikevich (whose input is ``dV/dt``, mV/ms).
+    The integrate-and-fire models (input in mA) keep :func:`quantity_option`'s messages.
+
+    Examples
+    --------
+    >>> spec = InputSpec("voltage rate", "mV/ms", "10mV/ms")
+    >>> input_option("10mA", spec, "--current", "Izhikevich")
+    Traceback (most recent call last):
+    ...
+    lapicque.cli.CLIError: --current: Izhikevich takes its input in mV/ms (a voltage per time), e.g. ...
+    """
+    got = _dimension_of_text(text)
+    if spec.unit != "mA" and got is not None and got != spec.kind:
+        said = {"dimensionless": "a plain number"}.get(got) or (
+            f"which is {DIMENSIONS[got].phrase}" if got in DIMENSIONS else f"which is in {got}")
+        raise CLIError(f"{what}: {model} takes its input {spec.words}, e.g. {what} {spec.example}; "
+                       f"got {text!r}, {said}")
+    return quantity_option(text, spec.kind, what, sign)
+
+
+def random_initial_values(model) -> Dict[str, str]:
+    """The initial values of ``model`` drawn at random (name -> the distribution), e.g. HH's ``V_initializer``."""
+    import braintools
+    out = {}
+    for info in model_parameters(type(model)):
+        value = getattr(model, info.name, None) if info.role == "initial value" else None
+        if isinstance(value, braintools.init.Initialization) and not isinstance(value, braintools.init.Constant):
+            out[info.name] = str(value)
+    return out
 
 
 def quantity_option(text, kind: str, what: str, sign: Optional[str] = None):
@@ -424,17 +548,17 @@ def check_memory(parts: Dict[str, int], what: str, hint: str, available: Optiona
                    f"this machine has {_bytes_text(available)}: {hint}")
 
 
-def current_arg(text: str, n: int):
-    """``'2mA'`` -> a scalar current; ``'1mA:5mA'`` -> n evenly spaced currents."""
+def current_arg(text: str, n: int, spec: Optional[InputSpec] = None, model: str = "the model"):
+    """``'2mA'`` -> a scalar input; ``'1mA:5mA'`` -> n evenly spaced ones (float64, in ``spec.canonical``)."""
+    spec = spec or InputSpec("current", "mA", "2mA")
     if ":" in text:
         a, _, b = text.partition(":")
-        lo = quantity_option(a, "current", what="--current")
-        hi = quantity_option(b, "current", what="--current")
+        lo = input_option(a, spec, "--current", model)
+        hi = input_option(b, spec, "--current", model)
         if n < 2:
             raise CLIError("--current A:B spreads currents over the neurons; it needs --n 2 or more")
-        vals = np.linspace(float(np.asarray(lo.mantissa)), float(np.asarray(hi.mantissa)), n)
-        return u.Quantity(vals.astype(np.float32), unit=u.mA)
-    return quantity_option(text, "current", what="--current")
+        return np.linspace(float(np.asarray(u.get_mantissa(lo))), float(np.asarray(u.get_mantissa(hi))), n)
+    return np.asarray(float(np.asarray(u.get_mantissa(input_option(text, spec, "--current", model)))))
 
 
 # --------------------------------------------------------------------------

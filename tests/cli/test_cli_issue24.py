@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import lapicque as lq
+from lapicque._cli.common import OTHER_MODELS
 from lapicque.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +157,7 @@ def test_list_imports_only_the_standard_library():
     lines = res.stdout.splitlines()
     assert [x for x in lines if x.startswith("LOADED")][-1].split()[1:] == []
     assert float([x for x in lines if x.startswith("ELAPSED")][-1].split()[1]) < 3.0  # it took 7.6 s; --help takes 0.2 s
-    assert sum(1 for x in lines if re.match(r"^\w+ -- ", x)) == len(lq.MODELS)
+    assert sum(1 for x in lines if re.match(r"^\w+ -- ", x)) == len(lq.MODELS) + len(OTHER_MODELS)
 
 
 def test_list_data_equal_the_models():

@@ -57,6 +57,17 @@ def test_voltage_threshold_follows_dynamic_thresholds():
         plot.voltage(lq.simulate(lq.ALIF(1), 2 * u.mA, 5 * u.ms))
 
 
+def test_a_dimensionless_threshold_is_drawn_and_spikes_sit_on_it():
+    """FitzHughNagumo's V and V_th are plain numbers: the threshold line is there and the spike dots are on it."""
+    res = lq.simulate(lq.FitzHughNagumo(1), 0.5, 200 * u.ms, record=("V",))
+    ax = plot.voltage(res)
+    thr = [line for line in ax.get_lines() if line.get_label() == "threshold V_th"]
+    assert len(thr) == 1 and np.all(np.asarray(thr[0].get_ydata()) == 1.)
+    dots = np.concatenate([np.asarray(line.get_ydata()) for line in ax.get_lines()
+                           if line.get_label() == "spikes (at threshold)"])
+    assert res.spike_count[0] > 0 and dots.size == res.spike_count[0] and np.all(dots == 1.)
+
+
 def _drawn_y(ax):
     """Every y value the axes draws in data units: lines (incl. axhline) and line collections (strokes)."""
     ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()]
