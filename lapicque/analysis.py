@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from typing import List, Optional
 
 import numpy as np
@@ -275,6 +276,50 @@ def isi_cv(spikes, dt=None, t0=0. * u.ms, min_intervals: int = 2):
 # --------------------------------------------------------------------------
 # f-I curve
 # --------------------------------------------------------------------------
+def _unit_code(unit) -> str:
+    """``unit`` as Python writes it with saiunit: ``u.mA``, ``(u.mV / u.ms)``."""
+    code = re.sub(r"[A-Za-z_]\w*", lambda m: "u." + m.group(0), str(unit))
+    return code if " " not in code else f"({code})"
+
+
+def _fi_size(currents) -> int:
+    """How many inputs ``currents`` holds (before its unit is checked against the model's)."""
+    values = currents.mantissa if isinstance(currents, u.Quantity) else currents
+    try:
+        arr = np.asarray(values)
+    except Exception:  # e.g. a list of quantities
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise TypeError(f"fi_curve: currents must be one array in the model's input unit: a current quantity "
+                        f"such as [1., 2.] * u.mA for a current input, a quantity in the model's input_unit for "
+                        f"another, plain numbers for a dimensionless model; got {currents!r}.")
+    return int(arr.size)
+
+
+def _fi_inputs(currents, neurons):
+    """``currents`` checked against ``neurons.input_unit`` and flattened: float32 in that unit (plain for None).
+
+    Current inputs are passed in mA, exactly as before inputs of other units were accepted.
+    """
+    name = type(neurons).__name__
+    unit = getattr(neurons, "input_unit", u.mA)
+    if unit is None:  # a dimensionless model: plain numbers (or a unitless quantity)
+        if isinstance(currents, u.Quantity) and not currents.is_unitless:
+            raise TypeError(f"fi_curve: {name} takes its input as a plain number (its input_unit is None, "
+                            f"dimensionless), e.g. [0.3, 0.5, 1.]; got {currents!r}, which has units.")
+        return np.asarray(u.get_mantissa(currents), dtype=np.float32).reshape(-1)
+    if u.have_same_dim(unit, u.mA):
+        if not isinstance(currents, u.Quantity) or not u.have_same_dim(currents, u.mA) or currents.is_unitless:
+            raise TypeError(f"fi_curve: currents must be a current quantity such as [1., 2.] * {_unit_code(unit)} "
+                            f"({name} takes its input in {unit}, a current); got {currents!r}.")
+        return u.Quantity(np.asarray(currents.to_decimal(u.mA), dtype=np.float32).reshape(-1), unit=u.mA)
+    if not isinstance(currents, u.Quantity) or currents.is_unitless or not u.have_same_dim(currents, unit):
+        raise TypeError(f"fi_curve: {name} takes its input in {unit} (its input_unit): the inputs must be "
+                        f"a quantity of that dimension such as [5., 10.] * {_unit_code(unit)}; "
+                        f"got {currents!r}.")
+    return u.Quantity(np.asarray(currents.to_decimal(unit), dtype=np.float32).reshape(-1), unit=unit)
+
+
 def fi_curve(
     model,
     currents,
@@ -286,21 +331,30 @@ def fi_curve(
     progress: Optional[bool] = False,
     **params,
 ):
-    r"""Firing rate as a function of a constant input current (the f-I curve).
+    r"""Firing rate as a function of a constant input (the f-I curve).
 
-    One population with one neuron per current is simulated in a single
+    One population with one neuron per input is simulated in a single
     compiled run (``simulate(..., spikes='count')``), so the cost is that of
-    one vectorized simulation.
+    one vectorized simulation.  Each input is given in the model's own
+    input unit (its :attr:`~lapicque.Neuron.input_unit`), as
+    :func:`lapicque.simulate` takes it: a current for the integrate-and-fire
+    models (mA) and the conductance-based ones (uA for ``HH``), ``dV/dt`` in
+    mV/ms for ``Izhikevich`` and ``IzhikevichRef``, and a plain number for
+    the dimensionless ``FitzHughNagumo`` and ``HindmarshRose``.
 
     Parameters
     ----------
     model : str, type or Neuron
         A model name (``'LIF'``), a model class, or an instance with one
-        neuron per current (shape ``(len(currents),)``).
-    currents : Quantity[current]
-        The input currents, one per neuron (flattened).
+        neuron per input (shape ``(len(currents),)``).
+    currents : Quantity or array_like
+        The constant inputs, one per neuron (flattened), in the model's
+        input unit: a quantity of that dimension (any unit of it, e.g.
+        ``[1., 2.] * u.mA`` or ``[1e3, 2e3] * u.uA`` for a current), or plain
+        numbers (an array, a list or a unitless quantity) for a model whose
+        ``input_unit`` is None.
     duration : Quantity[time], default 1000 ms
-        Simulated time per current.
+        Simulated time per input.
     dt : Quantity[time], default 0.1 ms
         Time step.
     transient : Quantity[time], optional
@@ -321,6 +375,16 @@ def fi_curve(
     Quantity
         Firing rates in Hz, shape ``(len(currents),)``.
 
+    Raises
+    ------
+    TypeError
+        If the inputs are not in the model's input unit (the message names
+        the unit expected), e.g. milliamperes for ``Izhikevich`` or a
+        quantity with units for ``FitzHughNagumo``.
+    ValueError
+        For an unknown model name or method, no inputs, or an instance whose
+        shape is not one neuron per input.
+
     Examples
     --------
     For the LIF model the period is
@@ -331,15 +395,27 @@ def fi_curve(
     >>> rates = fi_curve("LIF", [0.5, 2., 4.] * u.mA, 200 * u.ms, tau=10 * u.ms, spk_reset="hard")
     >>> print(rates)
     [  0.      142.85715 344.82758] Hz
+
+    Other models take their own input unit: ``dV/dt`` for Izhikevich, plain
+    numbers for FitzHugh-Nagumo:
+
+    >>> import lapicque
+    >>> iz = fi_curve(lapicque.Izhikevich, [0., 10., 20.] * (u.mV / u.ms), 200 * u.ms)
+    >>> bool(iz[0] == 0. * u.Hz) and bool(iz[2] > iz[1] > 0. * u.Hz)
+    True
+    >>> fhn = fi_curve(lapicque.FitzHughNagumo, [0., 0.5], 500 * u.ms)
+    >>> fhn.shape
+    (2,)
+    >>> fi_curve(lapicque.Izhikevich, [10.] * u.mA)
+    Traceback (most recent call last):
+    ...
+    TypeError: fi_curve: Izhikevich takes its input in mV / ms (its input_unit): the inputs must be ...
     """
     from ._neurons import base as _base
 
     if method not in ("isi", "count"):
         raise ValueError(f"fi_curve: method must be 'isi' or 'count'; got {method!r}.")
-    if not isinstance(currents, u.Quantity) or not u.have_same_dim(currents, u.mA) or currents.is_unitless:
-        raise TypeError(f"fi_curve: currents must be a current quantity such as [1., 2.] * u.mA; got {currents!r}.")
-    I = u.Quantity(np.asarray(currents.to_decimal(u.mA), dtype=np.float32).reshape(-1), unit=u.mA)
-    n = int(I.shape[0])
+    n = _fi_size(currents)
     if n < 1:
         raise ValueError("fi_curve: currents must not be empty.")
     if isinstance(model, str):
@@ -358,6 +434,7 @@ def fi_curve(
         neurons = model
     else:
         raise TypeError(f"fi_curve: model must be a model name, class or instance; got {model!r}.")
+    I = _fi_inputs(currents, neurons)
 
     res = simulate(neurons, I, duration, dt, spikes="count", count_from=transient, progress=progress,
                    time_varying=False)  # one current per neuron, even when there are as many neurons as steps

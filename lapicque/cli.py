@@ -33,8 +33,10 @@ and ``--to``) is in the model's input unit (its ``input_unit``, shown by
 ``HindmarshRose`` (``0.5``); another unit is refused naming the one expected.
 Initial values drawn at random (``HH``'s ``V``) are drawn with ``--seed``
 (default 0), so that a command gives the same spikes every time.
-``fi`` needs a current input (an f-I curve); for the others, ``run
-MODEL --current A:B --n N`` gives the rates over a range of inputs.
+``fi`` gives the rate against a constant input for every model, its
+``--from``/``--to`` and its table in the model's input unit (``lapicque fi
+Izhikevich --from 0mV/ms --to 20mV/ms``, ``lapicque fi FitzHughNagumo
+--from 0 --to 1``).
 
 The integrate-and-fire models keep the reference's defaults (``R = 1 ohm``: currents in mA).
 ``--preset`` gives a model published, physiological parameters instead
@@ -498,11 +500,6 @@ def _fi_plan(args):
 
     cls, sets = _model_and_sets(args)
     spec = cv.input_spec(cls)
-    if spec.kind != "current":  # lapicque.analysis.fi_curve takes currents
-        lo, hi = ("0", "1") if spec.kind == "dimensionless" else (f"0{spec.unit}", f"20{spec.unit}")
-        raise CLIError(f"fi: an f-I curve needs a current input, and {cls.__name__} takes its input {spec.words}; "
-                       f"for its rate over a range of inputs run `lapicque run {cls.__name__} --current {lo}:{hi} "
-                       f"--n 21 --json rates.json` (rates_Hz, one per input)")
     lo = cv.input_option(args.from_, spec, "--from", cls.__name__)
     hi = cv.input_option(args.to, spec, "--to", cls.__name__)
     duration = cv.quantity_option(args.duration, "time", "--duration", "positive")
@@ -511,14 +508,21 @@ def _fi_plan(args):
     n_steps = cv.check_steps(duration, dt)
     if float(transient.mantissa) >= float(duration.mantissa):
         raise CLIError("--transient must be shorter than --duration")
-    # one neuron per current, spikes counted (no per-step record): the currents and the states
-    cv.check_memory({"the currents and neuron states (about 64 bytes per current)": 64 * args.steps},
+    # one neuron per input, spikes counted (no per-step record): the inputs and the states
+    cv.check_memory({"the inputs and neuron states (about 64 bytes per input)": 64 * args.steps},
                     f"fi: --steps {args.steps}", "use fewer --steps")
-    currents = spec.quantity(np.linspace(float(lo.mantissa), float(hi.mantissa), args.steps))  # in mA
+    # in spec.canonical (mA for a current, mV/ms, or plain numbers): lapicque.analysis.fi_curve reads the
+    # model's input_unit, as lapicque.simulate does
+    currents = spec.quantity(np.linspace(_mantissa(lo), _mantissa(hi), args.steps))
     model = cv.build_model(cls, args.steps, sets)
     return SimpleNamespace(cls=cls, spec=spec, duration=duration, dt=dt, transient=transient, n_steps=n_steps,
                            currents=currents, model=model, random_init=cv.random_initial_values(model),
                            seed=0)
+
+
+def _mantissa(value) -> float:
+    """A parsed option's value as a float: a quantity's mantissa (in its canonical unit), or the plain number."""
+    return float(getattr(value, "mantissa", value))
 
 
 def cmd_fi(args) -> int:
@@ -529,7 +533,8 @@ def cmd_fi(args) -> int:
     from .presets import DriveWarning
 
     plan = _fi_plan(args)
-    _drive_warnings(plan.model, np.abs(np.asarray(plan.currents.mantissa, dtype=np.float64)), "fi", plan.spec)
+    _drive_warnings(plan.model, np.abs(np.asarray(u.get_mantissa(plan.currents), dtype=np.float64)), "fi",
+                    plan.spec)
     _seed_initial_values(plan)
     with warnings.catch_warnings():  # said above, as the command line says it
         warnings.simplefilter("ignore", DriveWarning)
@@ -540,7 +545,7 @@ def cmd_fi(args) -> int:
     if args.plot:
         from . import plot as lplot
         name = plan.cls.__name__
-        ax = lplot.fi_curve(plan.currents, rates, title=f"{name} f-I curve", label=name)
+        ax = _plot_fi(plan, rates, name)
         lplot.save(ax.figure, args.plot)
         print(f"wrote {args.plot}")
     if args.json:
@@ -548,26 +553,44 @@ def cmd_fi(args) -> int:
         from ._results.formats import versions
         _write_json(args.json, {"model": plan.cls.__name__, "parameters": cv.used_parameters(plan.model),
                                 "duration_ms": float(plan.duration.mantissa), "dt_ms": float(plan.dt.mantissa),
-                                "currents_mA": [float(x) for x in np.asarray(plan.currents.mantissa)],
+                                _fi_inputs_key(plan.spec): [float(x) for x in
+                                                            np.asarray(u.get_mantissa(plan.currents))],
                                 "rates_Hz": [float(x) for x in np.asarray(rates.to_decimal(u.Hz))],
                                 "input_unit": plan.spec.unit, "versions": versions()})
         print(f"wrote {args.json}")
     return 0
 
 
+def _fi_inputs_key(spec) -> str:
+    """The JSON key of ``fi``'s inputs, in :attr:`spec.canonical`: currents_mA, inputs_mV_per_ms, inputs (plain)."""
+    if spec.kind == "current":
+        return "currents_mA"
+    return "inputs" if spec.canonical is None else "inputs_" + spec.unit.replace("/", "_per_")
+
+
+def _plot_fi(plan, rates, name):
+    """The f-I figure (:func:`lapicque.plot.fi_curve`), against the model's own input unit."""
+    from . import plot as lplot
+    return lplot.fi_curve(plan.currents, rates, title=f"{name} f-I curve", label=name)
+
+
 def _print_fi(plan, args, r) -> None:
-    """The f-I table, the currents in the model's own unit (mA; uA for HH)."""
+    """The f-I table, the inputs in the model's own unit (mA; uA for HH; mV/ms for Izhikevich; plain)."""
     import numpy as np
+    import saiunit as u
     from ._cli import values as cv
-    I, unit = plan.spec.to_model_unit(plan.currents.mantissa), plan.spec.unit
-    print(f"{plan.cls.__name__}: f-I curve, {args.steps} currents from {args.from_} to {args.to}, "
+    I, unit = plan.spec.to_model_unit(u.get_mantissa(plan.currents)), plan.spec.unit
+    word = "current" if plan.spec.kind == "current" else "input"
+    print(f"{plan.cls.__name__}: f-I curve, {args.steps} {word}s from {args.from_} to {args.to}, "
           f"{cv.format_quantity(plan.duration, 'time')} each at dt = {cv.format_quantity(plan.dt, 'time')}")
-    print(f"{f'current ({unit})':>14}  {'rate (Hz)':>10}")
+    header = f"{word} ({unit})" if unit else f"{word} (plain)"
+    print(f"{header:>14}  {'rate (Hz)':>10}")
     for i, ri in zip(I, r):
         print(f"{i:14.6g}  {ri:10.4g}")
     firing = np.nonzero(r > 0)[0]
-    print(f"fires from {I[firing[0]]:.6g} {unit} on; {r.max():.4g} Hz at most" if firing.size
-          else "no spikes in this range of currents")
+    at = f"{I[firing[0]]:.6g} {unit}".rstrip() if firing.size else ""
+    print(f"fires from {at} on; {r.max():.4g} Hz at most" if firing.size
+          else f"no spikes in this range of {word}s")
 
 
 def cmd_patterns(args) -> int:
@@ -775,12 +798,13 @@ def _add_run(sub):
 
 
 def _add_fi(sub):
-    q = sub.add_parser("fi", help="f-I curve: firing rate against constant input current")
+    q = sub.add_parser("fi", help="f-I curve: firing rate against a constant input (current, or the model's input)")
     q.add_argument("model", nargs="?", help="model name, e.g. LIF")
     q.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
-    q.add_argument("--from", dest="from_", metavar="CURRENT", help="first current, e.g. 0mA")
-    q.add_argument("--to", metavar="CURRENT", help="last current, e.g. 10mA")
-    q.add_argument("--steps", type=_whole(1, MAX_NEURONS), default=21, help="number of currents (default 21)")
+    q.add_argument("--from", dest="from_", metavar="CURRENT",
+                   help="first input in the model's input unit, e.g. 0mA (0uA for HH, 0mV/ms for Izhikevich, 0)")
+    q.add_argument("--to", metavar="CURRENT", help="last input, e.g. 10mA")
+    q.add_argument("--steps", type=_whole(1, MAX_NEURONS), default=21, help="number of inputs (default 21)")
     q.add_argument("--duration", default="1000ms", help="simulated time per current (default 1000ms)")
     q.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
     q.add_argument("--transient", default="0ms", help="ignore spikes before this time (default 0ms)")

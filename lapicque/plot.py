@@ -473,21 +473,36 @@ def traces(result, neuron: int = 0, *, names: Optional[Sequence[str]] = None, ti
 # --------------------------------------------------------------------------
 # f-I curves
 # --------------------------------------------------------------------------
+def _input_axis(inputs, unit=None):
+    """(values, axis label) of f-I inputs: a current, another quantity, or plain numbers."""
+    if isinstance(inputs, u.Quantity) and not inputs.is_unitless:
+        unit = unit or inputs.unit
+        kind = "input current" if u.have_same_dim(inputs, u.mA) else "input"
+        return np.asarray(inputs.to_decimal(unit)).reshape(-1), f"{kind} ({unit})"
+    values = u.get_mantissa(inputs) if isinstance(inputs, u.Quantity) else inputs
+    try:
+        return np.asarray(values, dtype=float).reshape(-1), "input (dimensionless)"
+    except (TypeError, ValueError):
+        raise TypeError(f"fi_curve: the inputs must be currents (e.g. [1., 2.] * u.mA), another quantity or "
+                        f"plain numbers; got {inputs!r}.") from None
+
+
 def fi_curve(currents, rates, ax=None, *, label: Optional[str] = None, title: Optional[str] = None,
              color=None, marker: Optional[str] = "o", current_unit=None):
-    """Firing rate against input current.
+    """Firing rate against input current (or the model's own input: mV/ms for Izhikevich, plain numbers).
 
     Parameters
     ----------
-    currents : Quantity[current]
-        Input currents.
+    currents : Quantity or array_like
+        Inputs: currents, another quantity (the model's ``input_unit``), or plain numbers for a
+        dimensionless input.
     rates : Quantity[frequency]
         Firing rates (e.g. from :func:`lapicque.analysis.fi_curve`).
     ax : matplotlib.axes.Axes, optional
     label, title, color : optional
     marker : str or None, default 'o'
     current_unit : saiunit.Unit, optional
-        Unit of the current axis (default: the unit of ``currents``).
+        Unit of the input axis (default: the unit of ``currents``).
 
     Returns
     -------
@@ -500,17 +515,16 @@ def fi_curve(currents, rates, ax=None, *, label: Optional[str] = None, title: Op
     >>> ax = plot.fi_curve([0., 1., 2.] * u.mA, [0., 10., 30.] * u.Hz, label="LIF")
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('input current (mA)', 'firing rate (Hz)')
+    >>> plot.fi_curve([0.25, 0.5], [2., 25.] * u.Hz).get_xlabel()     # FitzHughNagumo: a plain input
+    'input (dimensionless)'
     """
-    if not isinstance(currents, u.Quantity) or not u.have_same_dim(currents, u.mA):
-        raise TypeError("fi_curve: currents must be a current quantity (e.g. [1., 2.] * u.mA).")
     if not isinstance(rates, u.Quantity) or not u.have_same_dim(rates, u.Hz):
         raise TypeError("fi_curve: rates must be a frequency quantity (e.g. from analysis.fi_curve).")
-    unit = current_unit or currents.unit
-    x = np.asarray(currents.to_decimal(unit)).reshape(-1)
+    x, xlabel = _input_axis(currents, current_unit)
     y = np.asarray(rates.to_decimal(u.Hz)).reshape(-1)
     ax = _axes(ax, figsize=(5.0, 3.5))
     ax.plot(x, y, marker=marker, markersize=3, lw=1.4, color=color or COLORS[0], label=label)
-    ax.set_xlabel(f"input current ({unit})")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("firing rate (Hz)")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)

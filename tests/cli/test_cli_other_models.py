@@ -93,10 +93,9 @@ def test_run_in_the_models_unit(capsys, argv, header, spikes):
     (["run", "Izhikevich", "--current", "10mV/ms", "--offset", "1mA"], ["--offset: Izhikevich", "--offset 10mV/ms"]),
     (["run", "FitzHughNagumo", "--current", "0.5", "--input", "ou", "--sigma", "0.1mA"], ["--sigma: FitzHughNagumo"]),
     (["fi", "HH", "--from", "0mV/ms", "--to", "20uA"], ["--from: HH takes its input in uA"]),
-    (["fi", "Izhikevich", "--from", "0mV/ms", "--to", "20mV/ms"],
-     ["fi: an f-I curve needs a current input", "Izhikevich takes its input in mV/ms",
-      "lapicque run Izhikevich --current 0mV/ms:20mV/ms --n 21"]),
-    (["fi", "HindmarshRose", "--from", "0", "--to", "3"], ["needs a current input", "as a plain number"]),
+    (["fi", "Izhikevich", "--from", "0mA", "--to", "20mV/ms"],
+     ["--from: Izhikevich takes its input in mV/ms", "e.g. --from 10mV/ms", "got '0mA', which is a current"]),
+    (["fi", "HindmarshRose", "--from", "0", "--to", "3uA"], ["--to: HindmarshRose takes its input as a plain number"]),
 ])
 def test_wrong_unit_names_the_expected_one(capsys, argv, fragments):
     code, out, err = _cli(capsys, *argv)
@@ -148,3 +147,45 @@ def test_fi_with_a_current_input(capsys, tmp_path):
     data = json.loads((tmp_path / "fi.json").read_text())
     assert data["currents_mA"] == pytest.approx([0.0, 0.01, 0.02]) and data["input_unit"] == "uA"
     assert data["rates_Hz"][0] == 0 and data["rates_Hz"][2] > data["rates_Hz"][1] > 0
+
+
+@pytest.mark.parametrize("argv, header, table, fires", [
+    (["fi", "Izhikevich", "--from", "0mV/ms", "--to", "20mV/ms", "--steps", "3", "--duration", "200ms"],
+     "Izhikevich: f-I curve, 3 inputs from 0mV/ms to 20mV/ms, 200ms each at dt = 0.1ms", " input (mV/ms)",
+     "fires from 10 mV/ms on"),
+    (["fi", "IzhikevichRef", "--from", "0mV/ms", "--to", "20mV/ms", "--steps", "3", "--duration", "200ms"],
+     "IzhikevichRef: f-I curve, 3 inputs", " input (mV/ms)", "fires from 10 mV/ms on"),
+    (["fi", "FitzHughNagumo", "--from", "0", "--to", "1", "--steps", "3", "--duration", "300ms"],
+     "FitzHughNagumo: f-I curve, 3 inputs from 0 to 1, 300ms each", " input (plain)", "fires from 0.5 on"),
+    (["fi", "HindmarshRose", "--from", "0", "--to", "3", "--steps", "2", "--duration", "300ms"],
+     "HindmarshRose: f-I curve, 2 inputs from 0 to 3", " input (plain)", "fires from 3 on"),
+])
+def test_fi_in_the_models_unit(capsys, argv, header, table, fires):
+    """fi runs the models whose input is not a current, the table in the model's unit (before: refused)."""
+    code, out, err = _cli(capsys, *argv)
+    assert code == 0, err
+    assert "lapicque: warning" not in err
+    lines = out.splitlines()
+    assert lines[0].startswith(header) and lines[1].startswith(table) and lines[-1].startswith(fires), out
+    assert re.match(r"^\s+0\s+0$", lines[2]), out  # no input, no spikes
+
+
+def test_fi_json_and_plot_in_the_models_unit(capsys, tmp_path):
+    """The rates equal lapicque.simulate's (method 'isi' of analysis.fi_curve); the JSON names the inputs' unit."""
+    import numpy as np
+    import saiunit as u
+    from lapicque import analysis
+    code, out, err = _cli(capsys, "fi", "Izhikevich", "--from", "0mV/ms", "--to", "20mV/ms", "--steps", "3",
+                          "--duration", "200ms", "--json", str(tmp_path / "iz.json"),
+                          "--plot", str(tmp_path / "iz.png"))
+    assert code == 0, err
+    data = json.loads((tmp_path / "iz.json").read_text())
+    assert data["inputs_mV_per_ms"] == [0.0, 10.0, 20.0] and data["input_unit"] == "mV/ms"
+    assert "currents_mA" not in data and (tmp_path / "iz.png").stat().st_size > 0
+    expected = analysis.fi_curve(lq.Izhikevich, [0., 10., 20.] * (u.mV / u.ms), 200 * u.ms)
+    np.testing.assert_allclose(data["rates_Hz"], np.asarray(expected.to_decimal(u.Hz)), rtol=1e-6)
+    code, out, err = _cli(capsys, "fi", "FitzHughNagumo", "--from", "0", "--to", "1", "--steps", "2",
+                          "--duration", "300ms", "--json", str(tmp_path / "fhn.json"))
+    assert code == 0, err
+    data = json.loads((tmp_path / "fhn.json").read_text())
+    assert data["inputs"] == [0.0, 1.0] and data["input_unit"] == "" and data["rates_Hz"][1] > 0
