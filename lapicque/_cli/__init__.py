@@ -1,1 +1,1 @@
-"""The lapicque command's values, input protocols and the demo network."""
+"""The ``lapicque`` command's parts: a module per sub-command, the parser, values, protocols, the demo network."""
