@@ -12,7 +12,6 @@ References, independent of the implementation:
   brainpy 2.9.0's own numbers (``REFERENCE_29``, printed by ``_brainpy29_digest.py``).
 """
 
-import inspect
 import warnings
 
 import brainstate
@@ -281,33 +280,6 @@ def test_ref_with_zero_tau_ref_is_izhikevich():
 # ----------------------------------------------------------------------------------------------------------
 # brainpy.state
 # ----------------------------------------------------------------------------------------------------------
-def _default(p):
-    d = p.default
-    if isinstance(d, braintools.init.Constant):
-        return ("Constant", d.value)
-    if isinstance(d, braintools.surrogate.Surrogate):
-        return type(d).__name__
-    return d
-
-
-def _same(x, y):
-    if isinstance(x, tuple):
-        return x[0] == y[0] and _same(x[1], y[1])
-    if isinstance(x, u.Quantity) or isinstance(y, u.Quantity):
-        return u.have_same_dim(x, y) and bool(np.allclose(u.get_mantissa(x), u.get_mantissa(y.in_unit(x.unit))))
-    return x == y
-
-
-@pytest.mark.parametrize("name", ["Izhikevich", "IzhikevichRef"])
-def test_signature_has_the_reference_parameters_first_with_the_same_defaults(name):
-    brainpy = pytest.importorskip("brainpy")
-    ref = list(inspect.signature(getattr(brainpy.state, name).__init__).parameters.values())
-    ours = list(inspect.signature(globals()[name].__init__).parameters.values())
-    assert [p.name for p in ours[:len(ref)]] == [p.name for p in ref]
-    for p, q in zip(ours, ref):
-        assert _same(_default(p), _default(q)), p.name
-
-
 @pytest.mark.parametrize("spk_reset", ["hard", "soft"])
 def test_matches_the_reference_with_a_zero(spk_reset):
     """a = 0 (u only jumps by d): the reference's overshoot at a spike cannot reach u, and the two agree:

@@ -11,7 +11,6 @@ References, independent of the implementation:
   brainpy 2.9.0's own numbers (``REFERENCE_29``, printed by ``_brainpy29_digest.py``).
 """
 
-import inspect
 import math
 
 import brainstate
@@ -105,33 +104,6 @@ def test_delta_inputs_feed_g_not_V():
 # ----------------------------------------------------------------------------------------------------------
 # brainpy.state
 # ----------------------------------------------------------------------------------------------------------
-def _default(p):
-    d = p.default
-    if isinstance(d, braintools.init.Constant):
-        return ("Constant", d.value)
-    if isinstance(d, braintools.surrogate.Surrogate):
-        return type(d).__name__
-    return d
-
-
-def _same(x, y):
-    if isinstance(x, tuple):
-        return x[0] == y[0] and _same(x[1], y[1])
-    if isinstance(x, u.Quantity) or isinstance(y, u.Quantity):
-        return u.have_same_dim(x, y) and bool(np.allclose(u.get_mantissa(x), u.get_mantissa(y.in_unit(x.unit))))
-    return x == y
-
-
-@pytest.mark.parametrize("cls", [CubaLIF, CobaLIF])
-def test_signature_has_the_reference_parameters_first_with_the_same_defaults(cls):
-    brainpy = pytest.importorskip("brainpy")
-    ref = list(inspect.signature(getattr(brainpy.state, cls.__name__).__init__).parameters.values())
-    ours = list(inspect.signature(cls.__init__).parameters.values())
-    assert [p.name for p in ours[:len(ref)]] == [p.name for p in ref]
-    for p, q in zip(ours, ref):
-        assert _same(_default(p), _default(q)), p.name
-
-
 @pytest.mark.parametrize("cls, weight", [(CubaLIF, 0.3 * u.mA), (CobaLIF, 0.4 * u.siemens)])
 @pytest.mark.parametrize("spk_reset", ["soft", "hard"])
 def test_matches_the_reference(cls, weight, spk_reset):

@@ -9,7 +9,10 @@ them), and each submodule path (``brainpy.state.hh``) exists.  The reference's s
 import inspect
 import re
 
+import braintools
+import numpy as np
 import pytest
+import saiunit as u
 
 import lapicque
 
@@ -65,6 +68,38 @@ def test_the_stored_table_is_the_installed_reference_where_it_is_290():
     for name, sig in SIGNATURES.items():
         if sig != "module":
             assert [(p, _normal(d)) for p, d in live[name]] == [(p, _normal(d)) for p, d in sig], name
+
+
+def _live_default(p):
+    """A live default compared by value: initializers by their constant, surrogates by their kind."""
+    d = p.default
+    if isinstance(d, braintools.init.Constant):
+        return ("Constant", d.value)
+    if isinstance(d, braintools.surrogate.Surrogate):
+        return type(d).__name__
+    return d
+
+
+def _same(x, y):
+    if isinstance(x, tuple):
+        return x[0] == y[0] and _same(x[1], y[1])
+    if isinstance(x, u.Quantity) or isinstance(y, u.Quantity):
+        return u.have_same_dim(x, y) and bool(np.allclose(u.get_mantissa(x), u.get_mantissa(y.in_unit(x.unit))))
+    return x == y
+
+
+@pytest.mark.parametrize("name", ["Izhikevich", "IzhikevichRef", "FitzHughNagumo", "HindmarshRose", "CubaLIF",
+                                  "CobaLIF"])
+def test_the_installed_references_parameters_are_a_prefix_with_equal_defaults(name):
+    """Against the brainpy.state installed here (2.8.2 on Python 3.11, 2.9.0 from 3.12), defaults by value."""
+    brainpy = pytest.importorskip("brainpy")
+    if not hasattr(brainpy.state, name):
+        pytest.skip(f"brainpy {brainpy.__version__} has no {name}")
+    ref = list(inspect.signature(getattr(brainpy.state, name).__init__).parameters.values())
+    ours = list(inspect.signature(getattr(lapicque, name).__init__).parameters.values())
+    assert [p.name for p in ours[:len(ref)]] == [p.name for p in ref]
+    for p, q in zip(ours, ref):
+        assert _same(_live_default(p), _live_default(q)), p.name
 
 
 def test_the_namespace_does_not_leak_helpers():
