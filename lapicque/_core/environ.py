@@ -20,7 +20,7 @@ import saiunit as u
 from .errors import EnvironmentNotSetError
 from .units import format_value, is_plain
 
-__all__ = ["RAISE", "dt_ms", "t_ms", "as_time"]
+__all__ = ["RAISE", "dt_ms", "t_ms"]
 
 #: ``missing=RAISE``: a value that is not set is an :class:`EnvironmentNotSetError`
 RAISE = object()
@@ -89,17 +89,3 @@ def dt_ms(owner: Optional[str] = None, missing=RAISE, plain: bool = False):
 def t_ms(owner: Optional[str] = None, missing=RAISE, plain: bool = False):
     """The current time ``t`` from :mod:`brainstate.environ` in ms (``plain``: as for :func:`dt_ms`)."""
     return _read("t", owner, missing, plain)
-
-
-def as_time(ms, plain: bool = False):
-    """A time in ms as :mod:`brainstate.environ` should hold it: ``ms * u.ms``, or ``ms`` itself for a unitless run.
-
-    What a runner that sets ``dt`` / ``t`` itself uses, so that unitless models (``plain=True``,
-    see :attr:`lapicque.Neuron.unitless`) read plain numbers.
-
-    Examples
-    --------
-    >>> print(as_time(0.1), as_time(0.1, plain=True))
-    0.1 ms 0.1
-    """
-    return ms if plain else ms * u.ms

@@ -102,6 +102,7 @@ from .._core.declare import Param, StateSpec
 from .._core.units import DIMENSIONLESS, mV, per_ms
 from .base import Neuron
 from .integrate import exp_euler, exprel
+from .reset import threshold_argument
 
 __all__ = ["HH", "WangBuzsakiHH", "MorrisLecar", "RATE_V_LIMIT", "COSH_ARG_MAX"]
 
@@ -214,10 +215,7 @@ class _CrossingNeuron(Neuron):
 
     # --- spikes -----------------------------------------------------------
     def _spike_arg(self, s, p):
-        # the reference's (V - V_th) / V_th, with |V_th| so a negative threshold keeps V >= V_th the spike
-        # condition (the reference's sign flips there) and 1 mV at V_th = 0 (no division by zero)
-        V_th = p["V_th"]
-        return (s["V"] - V_th) / jnp.where(V_th == 0., 1., jnp.abs(V_th))
+        return threshold_argument(s["V"], p["V_th"])
 
     def _level(self, V, p):
         return self.spk_fun(self._spike_arg({"V": V}, p))

@@ -11,6 +11,7 @@ from .._core.units import mV, ms, per_ms
 from .guard import DivergentIF
 from .integrate import exp_euler
 from .refractory import Refractory
+from .reset import threshold_argument
 
 __all__ = ["Izhikevich", "IzhikevichRef"]
 
@@ -18,11 +19,6 @@ __all__ = ["Izhikevich", "IzhikevichRef"]
 mV_per_ms = mV / ms
 #: the quadratic's coefficients (Izhikevich 2003): 0.04 / (mV ms), 5 / ms, 140 mV / ms
 P2, P1, P0 = 0.04, 5.0, 140.0
-
-
-def spike_scale(V_th):
-    """``|V_th|`` (1 where ``V_th = 0``): the divisor of the spike argument, the reference's ``V_th`` where positive."""
-    return jnp.where(V_th == 0., jnp.ones_like(V_th), jnp.abs(V_th))
 
 
 _DOC = r"""
@@ -175,7 +171,7 @@ class Izhikevich(DivergentIF):
         return self._spike_of(V=V)
 
     def _spike_arg(self, s, p):
-        return (s["V"] - p["V_th"]) / spike_scale(p["V_th"])
+        return threshold_argument(s["V"], p["V_th"])
 
     def _reset(self, s, spk, p):
         return {"V": self._reset_V(s["V"], spk, p["V_th"], p["c"]), "u": s["u"] + p["d"] * spk}

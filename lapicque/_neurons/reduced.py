@@ -16,6 +16,7 @@ from .._core.declare import Param, StateSpec
 from .._core.units import DIMENSIONLESS, ms
 from .base import Neuron
 from .integrate import exp_euler
+from .reset import threshold_argument
 
 __all__ = ["FitzHughNagumo", "HindmarshRose"]
 
@@ -37,8 +38,7 @@ class _NoReset(Neuron):
         return self._spike_of(V=V)
 
     def _spike_arg(self, s, p):
-        th = p["V_th"]
-        return (s["V"] - th) / jnp.where(th == 0., jnp.ones_like(th), jnp.abs(th))
+        return threshold_argument(s["V"], p["V_th"])
 
     def _reset(self, s, spk, p):
         return {}

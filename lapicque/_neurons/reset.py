@@ -1,4 +1,5 @@
-"""The spike reset rule shared by every model: soft or hard, with the derivatives surrogate training needs."""
+"""The spike rules shared by the models: the soft or hard reset (with the derivatives surrogate training needs),
+and the spike argument of a model whose threshold is not measured from a reset."""
 
 from __future__ import annotations
 
@@ -7,7 +8,23 @@ import functools
 import jax
 import jax.numpy as jnp
 
-__all__ = ["reset_potential"]
+__all__ = ["reset_potential", "threshold_argument"]
+
+
+def threshold_argument(V, V_th):
+    """The surrogate's argument ``(V - V_th) / |V_th|`` (divisor 1 where ``V_th = 0``).
+
+    brainpy.state divides by ``V_th`` itself (Izhikevich, HH-type and the reduced models); ``|.|`` keeps
+    ``V >= V_th`` the spike condition for a negative threshold, where the reference's sign flips, and a zero
+    threshold divides by 1 instead of 0.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> threshold_argument(jnp.array([-10., -30., 1.]), jnp.array([-20., -20., 0.])).tolist()
+    [0.5, -0.5, 1.0]
+    """
+    return (V - V_th) / jnp.where(V_th == 0., jnp.ones_like(V_th), jnp.abs(V_th))
 
 
 def reset_potential(V, spk, V_th, V_reset, mode: str, binary: bool = False):
